@@ -1,0 +1,225 @@
+"""The ``orgkit`` command line. Exit codes: 0 ok/no changes, 1 error, 2 changes pending."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from orgkit import __version__
+from orgkit.config import load_config
+from orgkit.config.models import OrgSpec
+from orgkit.errors import ConfigError, OrgkitError
+from orgkit.live import AwsContext
+from orgkit.plan import Action, Change, Kind, PlanOptions
+from orgkit.render.plan_view import plan_json, print_plan
+from orgkit import workflow
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+@dataclass
+class Context:
+    """Global options, shared by every command."""
+
+    config: Path
+    profile: str | None
+    region: str | None
+
+    def aws(self) -> AwsContext:
+        """An AWS context from the standard credential chain."""
+        return AwsContext(profile=self.profile, region=self.region)
+
+
+def out() -> Console:
+    """Where views go (stdout)."""
+    return Console(highlight=False)
+
+
+def err() -> Console:
+    """Where messages and progress go (stderr), so --json stdout stays clean."""
+    return Console(stderr=True, highlight=False)
+
+
+class OrgkitGroup(click.Group):
+    """Prints OrgkitError as message + hint and exits 1; usage errors exit 1 as well."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.exceptions.Exit as exc:
+            code = exc.exit_code
+        except click.ClickException as exc:
+            exc.show()
+            code = EXIT_ERROR
+        except click.exceptions.Abort:
+            err().print("[red]Aborted.[/]")
+            code = EXIT_ERROR
+        except ConfigError as exc:
+            console = err()
+            console.print(f"[bold red]error:[/] {exc.message}", markup=True, soft_wrap=True)
+            code = EXIT_ERROR
+        except OrgkitError as exc:
+            console = err()
+            console.print(f"[bold red]error:[/] {exc.message}", soft_wrap=True)
+            if exc.hint:
+                console.print(f"[dim]hint: {exc.hint}[/]", soft_wrap=True)
+            code = EXIT_ERROR
+        except KeyboardInterrupt:
+            err().print("[red]Interrupted.[/] Run `orgkit plan` to see where things stand.")
+            code = 130
+        except Exception:  # a bug: show everything
+            traceback.print_exc()
+            err().print("[bold red]This is a bug in orgkit; please report it with the "
+                        "traceback above.[/]")
+            code = EXIT_ERROR
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+@click.group(cls=OrgkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config", default="org.yaml", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path), envvar="ORGKIT_CONFIG",
+              help="The org.yaml to use.")
+@click.option("--profile", default=None, help="AWS profile (default: the standard chain).")
+@click.option("--region", default=None, help="AWS region for regional APIs.")
+@click.version_option(__version__, prog_name="orgkit")
+@click.pass_context
+def cli(ctx: click.Context, config: Path, profile: str | None, region: str | None) -> None:
+    """Bootstrap and govern an AWS Organization from one declarative org.yaml.
+
+    Start with `orgkit validate`, then `orgkit plan` (read-only) and `orgkit apply`.
+    AWS_ENDPOINT_URL points every command at an emulator, e.g. `orgkit sandbox --serve`.
+    """
+    ctx.obj = Context(config=config, profile=profile, region=region)
+
+
+destroy_options = [
+    click.option("--allow-destroy", is_flag=True,
+                 help="Include deletions of OUs and policies and policy detachments."),
+    click.option("--allow-close-accounts", is_flag=True,
+                 help="Include closing accounts and removing them from the organization."),
+]
+
+
+def with_destroy_options(fn: Any) -> Any:
+    """Add the destructive-change flags."""
+    for option in reversed(destroy_options):
+        fn = option(fn)
+    return fn
+
+
+@cli.command()
+@click.pass_obj
+def validate(ctx: Context) -> None:
+    """Check org.yaml and the SCP files offline; every problem at once, with file:line."""
+    config = load_config(ctx.config)
+    spec = config.spec
+    ous = sum(1 for _ in spec.walk_ous())
+    out().print(
+        f"[green]✓[/] {ctx.config} is valid: {ous} OUs, {len(spec.accounts)} accounts, "
+        f"{len(spec.policies)} policies "
+        f"(largest SCP {max((p.size for p in config.policies.values()), default=0)} of "
+        f"{spec.quotas.scp_max_characters} characters)."
+    )
+
+
+@cli.command("plan")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Save the plan for `orgkit apply --plan FILE`.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 2 when there are changes, 0 when none, 1 on error.")
+@with_destroy_options
+@click.pass_obj
+def plan_cmd(ctx: Context, as_json: bool, out_file: Path | None, detailed_exitcode: bool,
+             allow_destroy: bool, allow_close_accounts: bool) -> int:
+    """Show what apply would change. Read-only."""
+    options = PlanOptions(allow_destroy=allow_destroy, allow_close_accounts=allow_close_accounts)
+    planned = workflow.make_plan(ctx.config, ctx.aws(), options)
+    if out_file is not None:
+        out_file.write_text(plan_json(planned.plan) + "\n", encoding="utf-8")
+        err().print(f"Plan saved to {out_file}; apply it with `orgkit apply --plan {out_file}`.")
+    if as_json:
+        click.echo(plan_json(planned.plan))
+    else:
+        print_plan(out(), planned.plan)
+    if detailed_exitcode and not planned.plan.empty:
+        return EXIT_CHANGES
+    return EXIT_OK
+
+
+class _ConsoleReporter:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def change_started(self, change: Change) -> None:
+        if change.kind is Kind.ACCOUNT and change.action is Action.CREATE:
+            self.console.print(f"  [dim]… {change.action.symbol} {change.address}[/]")
+
+    def change_done(self, change: Change, detail: str) -> None:
+        self.console.print(f"  [green]✓[/] {change.action.symbol} {change.address}  "
+                           f"[dim]{detail}[/]")
+
+    def progress(self, change: Change, message: str) -> None:
+        self.console.print(f"    [dim]{change.address}: {message}[/]")
+
+
+@cli.command("apply")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Apply a plan saved by `orgkit plan --out`, only if the organization "
+                   "has not changed since.")
+@with_destroy_options
+@click.pass_obj
+def apply_cmd(ctx: Context, yes: bool, plan_file: Path | None, allow_destroy: bool,
+              allow_close_accounts: bool) -> int:
+    """Make the organization match org.yaml: show the plan, ask, apply, re-check."""
+    saved = workflow.load_saved_plan(plan_file) if plan_file else None
+    options = PlanOptions(allow_destroy=allow_destroy, allow_close_accounts=allow_close_accounts)
+    aws = ctx.aws()
+    planned = workflow.make_plan(ctx.config, aws, options)
+    if saved is not None:
+        workflow.check_saved_plan(saved, planned.live, options)
+    to_show = saved or planned.plan
+    console = out()
+    print_plan(console, to_show)
+    if to_show.empty:
+        return EXIT_OK
+    if not yes:
+        click.confirm(f"\nApply these {len(to_show.changes)} changes?", abort=True, err=True)
+    console.print()
+    result, after = workflow.run_apply(planned, aws, _ConsoleReporter(err()), saved)
+    console.print(f"\n[bold green]Apply complete:[/] {len(result.done)} changes made.")
+    if after.empty:
+        console.print("[green]✓[/] Re-checked: the organization now matches org.yaml.")
+        return EXIT_OK
+    console.print("[bold yellow]Re-checked: changes remain (see below).[/]")
+    print_plan(console, after)
+    return EXIT_CHANGES
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON schema of org.yaml (for editors and CI)."""
+    click.echo(json.dumps(OrgSpec.model_json_schema(), indent=2))
+
+
+def _register_sandbox() -> None:
+    from orgkit.cli.sandbox import sandbox
+
+    cli.add_command(sandbox)
+
+
+_register_sandbox()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="orgkit")

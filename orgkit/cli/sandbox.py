@@ -1,0 +1,80 @@
+"""``orgkit sandbox``: the whole job, validate → plan → apply → plan, on an embedded emulator."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from rich.rule import Rule
+
+from orgkit import workflow
+from orgkit.cli.main import EXIT_OK, Context, _ConsoleReporter, err, out
+from orgkit.config import load_config
+from orgkit.live import AwsContext
+from orgkit.plan import PlanOptions
+from orgkit.render.org_view import org_tree
+from orgkit.render.plan_view import print_plan
+from orgkit.sandbox.server import (
+    SANDBOX_MANAGEMENT_ACCOUNT_ID,
+    running_sandbox,
+    sandbox_environment,
+)
+
+
+@click.command()
+@click.option("--serve", is_flag=True,
+              help="Keep the sandbox running after the run, for other orgkit commands.")
+@click.option("--port", default=0, show_default="a free port", type=int,
+              help="Port on 127.0.0.1 (with --serve, 5000 if not given).")
+@click.option("--empty", is_flag=True,
+              help="Only create an empty organization; skip the apply run (implies --serve).")
+@click.pass_obj
+def sandbox(ctx: Context, serve: bool, port: int, empty: bool) -> int:
+    """Run orgkit against an embedded AWS emulator (moto) on 127.0.0.1.
+
+    Creates an organization whose management account is 123456789012, then validates
+    org.yaml, plans, applies and plans again, which must show no changes. Nothing leaves
+    this machine. Needs the `sandbox` extra: pip install 'orgkit[sandbox]'.
+    """
+    console = out()
+    serve = serve or empty
+    if serve and port == 0:
+        port = 5000
+    config = None if empty else load_config(ctx.config)
+    with running_sandbox(port) as box, sandbox_environment(box):
+        box.create_organization()
+        console.print(f"[bold]Sandbox[/] moto server at {box.endpoint}; organization created "
+                      f"with management account {SANDBOX_MANAGEMENT_ACCOUNT_ID}.")
+        if config is not None:
+            aws = AwsContext(region="us-east-1")
+            console.print(Rule("1/4  orgkit validate"))
+            spec = config.spec
+            console.print(f"[green]✓[/] {ctx.config}: {sum(1 for _ in spec.walk_ous())} OUs, "
+                          f"{len(spec.accounts)} accounts, {len(spec.policies)} policies.")
+            console.print(Rule("2/4  orgkit plan"))
+            started = time.monotonic()
+            planned = workflow.make_plan(ctx.config, aws, PlanOptions())
+            print_plan(console, planned.plan)
+            console.print(Rule("3/4  orgkit apply --yes"))
+            result, after = workflow.run_apply(planned, aws, _ConsoleReporter(err()))
+            console.print(f"[green]✓[/] {len(result.done)} changes applied in "
+                          f"{time.monotonic() - started:.1f}s.")
+            console.print(Rule("4/4  orgkit plan (again)"))
+            print_plan(console, after)
+            live = workflow.read_live(config, aws)
+            console.print()
+            console.print(org_tree(live, config.spec.organization.name))
+            if not after.empty:
+                return 2
+        if serve:
+            console.print()
+            console.print("Sandbox serving. In another shell:")
+            for key, value in box.env.items():
+                console.print(f"  export {key}={value}")
+            console.print("  orgkit plan\n[dim]Ctrl-C stops it.[/]")
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                console.print("Sandbox stopped.")
+    return EXIT_OK

@@ -1,0 +1,51 @@
+"""The one jinja2 environment orgkit renders with: strict, and with file/line on every error."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from orgkit.errors import ConfigIssue
+
+
+def environment(base_dir: Path) -> jinja2.Environment:
+    """A strict environment loading templates relative to ``base_dir``."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(base_dir)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # renders JSON and YAML, never HTML
+    )
+
+
+def render_file(
+    env: jinja2.Environment, relative: str, context: dict[str, Any], display: str
+) -> tuple[str | None, ConfigIssue | None]:
+    """Render one template; return its text, or the issue that stopped it."""
+    try:
+        template = env.get_template(relative)
+        return template.render(**context), None
+    except jinja2.TemplateSyntaxError as exc:
+        return None, ConfigIssue(display, exc.lineno, "", f"template syntax: {exc.message}")
+    except jinja2.TemplateNotFound:
+        return None, ConfigIssue(display, None, "", "file not found")
+    except jinja2.UndefinedError as exc:
+        return None, ConfigIssue(display, _template_line(exc, env, relative), "", str(exc))
+    except jinja2.TemplateError as exc:
+        return None, ConfigIssue(display, _template_line(exc, env, relative), "", str(exc))
+
+
+def _template_line(exc: BaseException, env: jinja2.Environment, relative: str) -> int | None:
+    """The template line an error was raised at, from jinja2's rewritten traceback."""
+    loader = env.loader
+    if not isinstance(loader, jinja2.FileSystemLoader):
+        return None
+    wanted = {str(Path(base) / relative) for base in loader.searchpath}
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename in wanted:
+            line = frame.lineno
+    return line

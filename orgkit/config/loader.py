@@ -1,0 +1,77 @@
+"""Load org.yaml and the files it names into a validated :class:`Config`, or fail with all issues."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from orgkit.config.jinja import environment
+from orgkit.config.models import OrgSpec
+from orgkit.config.policies import PolicyDocument, load_policy
+from orgkit.config.source import LineMap, Loc, read_yaml
+from orgkit.config.validate import check_semantics, issue_at
+from orgkit.errors import ConfigError, ConfigIssue
+
+
+@dataclass(frozen=True)
+class Config:
+    """A loaded and validated org.yaml with its SCP documents."""
+
+    path: Path
+    spec: OrgSpec
+    policies: dict[str, PolicyDocument]
+    lines: LineMap = field(repr=False)
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder org.yaml's relative paths start from."""
+        return self.path.parent
+
+
+def load_config(path: str | Path) -> Config:
+    """Parse, schema-check, load SCPs and check semantics; raise ConfigError with every issue."""
+    path = Path(path)
+    display = str(path)
+    source = read_yaml(path, display)
+    if not isinstance(source.data, dict):
+        raise ConfigError([ConfigIssue(display, 1, "", "org.yaml must be a mapping")])
+    try:
+        spec = OrgSpec.model_validate(source.data)
+    except ValidationError as exc:
+        raise ConfigError(
+            [_pydantic_issue(display, source.lines, error) for error in exc.errors()]
+        ) from None
+
+    issues: list[ConfigIssue] = []
+    env = environment(path.parent)
+    policies: dict[str, PolicyDocument] = {}
+    for policy in spec.policies:
+        if policy.state == "absent":
+            continue
+        document, problems = load_policy(spec, policy, path.parent, env)
+        issues += problems
+        if document is not None:
+            policies[policy.name] = document
+
+    def report(loc: Loc, message: str) -> None:
+        issues.append(issue_at(display, source.lines, loc, message))
+
+    check_semantics(spec, policies, report)
+    if issues:
+        raise ConfigError(issues)
+    return Config(path=path, spec=spec, policies=policies, lines=source.lines)
+
+
+def _pydantic_issue(file: str, lines: LineMap, error: Any) -> ConfigIssue:
+    loc = tuple(error["loc"])
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif error["type"] == "missing":
+        message = "required field is missing"
+    elif error["type"] == "literal_error" or error["type"] == "enum":
+        message = f"{message} (got {error.get('input')!r})"
+    return issue_at(file, lines, loc, message)

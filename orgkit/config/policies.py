@@ -1,0 +1,115 @@
+"""Load SCP documents from scps/: render jinja2, parse JSON, measure the size AWS counts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from orgkit.config.jinja import render_file
+from orgkit.config.models import OrgSpec, PolicySpec
+from orgkit.errors import ConfigIssue
+
+
+@dataclass(frozen=True)
+class PolicyDocument:
+    """An SCP as orgkit will send it: parsed, and minified as AWS measures it."""
+
+    name: str
+    file: str
+    description: str
+    document: dict[str, Any]
+
+    @property
+    def content(self) -> str:
+        """The document without insignificant whitespace: what orgkit uploads."""
+        return minify(self.document)
+
+    @property
+    def size(self) -> int:
+        """Characters AWS counts against the SCP size quota."""
+        return len(self.content)
+
+
+def minify(document: Any) -> str:
+    """JSON with no whitespace outside strings."""
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def template_context(spec: OrgSpec) -> dict[str, Any]:
+    """What SCP and CloudFormation templates can refer to."""
+    return {
+        "vars": spec.vars,
+        **spec.vars,
+        "organization": spec.organization.model_dump(mode="json"),
+    }
+
+
+def load_policy(
+    spec: OrgSpec,
+    policy: PolicySpec,
+    base_dir: Path,
+    env: jinja2.Environment,
+) -> tuple[PolicyDocument | None, list[ConfigIssue]]:
+    """Read, render and parse one policy file; return it or the issues found."""
+    path = base_dir / policy.file
+    display = policy.file
+    if not path.is_file():
+        return None, [ConfigIssue(display, None, "", f"policy {policy.name!r}: file not found")]
+    if policy.file.endswith(".j2"):
+        text, issue = render_file(env, policy.file, template_context(spec), display)
+        if issue is not None:
+            return None, [issue]
+        assert text is not None
+    else:
+        text = path.read_text(encoding="utf-8")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, [ConfigIssue(display, exc.lineno, "", f"invalid JSON: {exc.msg}")]
+    issues: list[ConfigIssue] = []
+    if not isinstance(document, dict):
+        issues.append(ConfigIssue(display, 1, "", "a policy must be a JSON object"))
+        return None, issues
+    if "Statement" not in document:
+        issues.append(ConfigIssue(display, 1, "Statement", "a policy needs a Statement"))
+    version = document.get("Version")
+    if version not in (None, "2012-10-17"):
+        issues.append(
+            ConfigIssue(display, _line_of(text, "Version"), "Version", "must be 2012-10-17")
+        )
+    statements = document.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list):
+        issues.append(ConfigIssue(display, _line_of(text, "Statement"), "Statement",
+                                  "must be an object or a list of objects"))
+        statements = []
+    for index, statement in enumerate(statements):
+        field = f"Statement[{index}]"
+        if not isinstance(statement, dict):
+            issues.append(ConfigIssue(display, None, field, "must be an object"))
+            continue
+        if statement.get("Effect") not in ("Allow", "Deny"):
+            issues.append(ConfigIssue(display, _line_of(text, "Effect"), f"{field}.Effect",
+                                      "must be Allow or Deny"))
+        if "Action" not in statement and "NotAction" not in statement:
+            issues.append(ConfigIssue(display, None, field, "needs Action or NotAction"))
+        if "Principal" in statement or "NotPrincipal" in statement:
+            issues.append(ConfigIssue(display, _line_of(text, "Principal"), field,
+                                      "SCPs cannot name a Principal"))
+    if issues:
+        return None, issues
+    return PolicyDocument(policy.name, policy.file, policy.description, document), []
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """The first line mentioning ``"key"``: good enough to point a person at it."""
+    needle = f'"{key}"'
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    return None

@@ -1,0 +1,114 @@
+"""Semantic checks that the schema alone cannot express: uniqueness, references, AWS limits."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from orgkit.config.models import ROOT_PATH, OrgSpec, ou_depth
+from orgkit.config.policies import PolicyDocument
+from orgkit.config.source import Loc, format_loc
+from orgkit.errors import ConfigIssue
+
+Report = Callable[[Loc, str], None]
+
+
+def check_semantics(
+    spec: OrgSpec, policies: dict[str, PolicyDocument], report: Report
+) -> None:
+    """Report every semantic problem of ``spec`` through ``report(location, message)``."""
+    quotas = spec.quotas
+    declared_policies = _check_policies(spec, policies, report)
+    present_policies = {p.name for p in spec.policies if p.state == "present"}
+
+    ou_state: dict[str, str] = {}
+    for path, ou, loc in spec.walk_ous():
+        if path in ou_state:
+            report((*loc, "name"), f"duplicate OU {path!r} (sibling OU names must be unique)")
+        ou_state[path] = ou.state
+        if len(ou.name) > quotas.ou_name_max_length:
+            report((*loc, "name"), f"OU name longer than {quotas.ou_name_max_length} characters")
+        depth = ou_depth(path)
+        if depth > quotas.ou_max_depth:
+            report((*loc, "name"),
+                   f"OU {path!r} is {depth} levels deep; AWS allows {quotas.ou_max_depth}")
+        if ou.state == "absent" and any(c.state == "present" for c in ou.children):
+            report((*loc, "state"), f"OU {path!r} is absent but has present child OUs")
+        if ou.renamed_from is not None and ou.renamed_from == ou.name:
+            report((*loc, "renamed_from"), "renamed_from equals the OU's name")
+
+    emails: Counter[str] = Counter(a.email.lower() for a in spec.accounts)
+    names: Counter[str] = Counter(a.name for a in spec.accounts)
+    for index, account in enumerate(spec.accounts):
+        loc: Loc = ("accounts", index)
+        if emails[account.email.lower()] > 1:
+            report((*loc, "email"), f"duplicate account email {account.email!r}")
+        if names[account.name] > 1:
+            report((*loc, "name"), f"duplicate account name {account.name!r}")
+        if len(account.name) > quotas.account_name_max_length:
+            report((*loc, "name"),
+                   f"account name longer than {quotas.account_name_max_length} characters")
+        if len(account.email) > quotas.account_email_max_length:
+            report((*loc, "email"),
+                   f"account email longer than {quotas.account_email_max_length} characters")
+        if account.ou != ROOT_PATH and account.ou not in ou_state:
+            report((*loc, "ou"), f"unknown OU {account.ou!r}{_suggest(account.ou, ou_state)}")
+        elif account.state == "active" and ou_state.get(account.ou) == "absent":
+            report((*loc, "ou"), f"OU {account.ou!r} is absent but holds this account")
+
+    # Attachments: references resolve, no repeats, and the per-target quota holds.
+    targets: list[tuple[Loc, list[str], bool]] = [
+        (("organization", "policies"), spec.organization.policies, True)
+    ]
+    targets += [((*loc, "policies"), ou.policies, ou.state == "present")
+                for _, ou, loc in spec.walk_ous()]
+    targets += [(("accounts", i, "policies"), a.policies, a.state == "active")
+                for i, a in enumerate(spec.accounts)]
+    for loc, names_list, live in targets:
+        for index, name in enumerate(names_list):
+            if name not in declared_policies:
+                report((*loc, index),
+                       f"unknown policy {name!r}{_suggest(name, declared_policies)}")
+            elif live and name not in present_policies:
+                report((*loc, index), f"policy {name!r} is absent but still attached here")
+        for name, count in Counter(names_list).items():
+            if count > 1:
+                report(loc, f"policy {name!r} is attached twice")
+        attached = len(set(names_list)) + 1  # AWS keeps FullAWSAccess attached too
+        if attached > quotas.policies_per_target:
+            report(loc, f"{attached} SCPs on one target counting FullAWSAccess; "
+                        f"AWS allows {quotas.policies_per_target}")
+
+
+def _check_policies(
+    spec: OrgSpec, policies: dict[str, PolicyDocument], report: Report
+) -> set[str]:
+    names: Counter[str] = Counter(p.name for p in spec.policies)
+    for index, policy in enumerate(spec.policies):
+        loc: Loc = ("policies", index)
+        if names[policy.name] > 1:
+            report((*loc, "name"), f"duplicate policy name {policy.name!r}")
+        if policy.name == "FullAWSAccess":
+            report((*loc, "name"), "FullAWSAccess is AWS-managed; orgkit leaves it alone")
+        if len(policy.name) > spec.quotas.policy_name_max_length:
+            report((*loc, "name"), "policy name longer than "
+                                   f"{spec.quotas.policy_name_max_length} characters")
+        document = policies.get(policy.name)
+        if document is not None and document.size > spec.quotas.scp_max_characters:
+            report((*loc, "file"),
+                   f"{policy.file} is {document.size} characters without whitespace; "
+                   f"AWS allows {spec.quotas.scp_max_characters}")
+    return set(names)
+
+
+def _suggest(value: str, known: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(value, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def issue_at(file: str, lines: Any, loc: Loc, message: str) -> ConfigIssue:
+    """A ConfigIssue for a location in org.yaml."""
+    return ConfigIssue(file, lines.line(loc), format_loc(loc), message)

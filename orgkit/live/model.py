@@ -1,0 +1,132 @@
+"""Immutable snapshot of the live organization: the ``Live*`` side of every comparison."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from typing import Any
+
+ROOT_PATH = "/"
+
+
+@dataclass(frozen=True)
+class LiveOU:
+    """An OU as AWS has it, with its path from the root."""
+
+    id: str
+    name: str
+    path: str
+    parent_id: str
+
+
+@dataclass(frozen=True)
+class LiveAccount:
+    """A member (or the management) account and its parent."""
+
+    id: str
+    name: str
+    email: str
+    status: str
+    parent_id: str
+    tags: tuple[tuple[str, str], ...] | None = None  # None: not read (nothing to compare)
+
+    @property
+    def tag_map(self) -> dict[str, str] | None:
+        """Tags as a dict, or None when they were not read."""
+        return dict(self.tags) if self.tags is not None else None
+
+
+@dataclass(frozen=True)
+class LivePolicy:
+    """A service control policy; content and targets are read for customer policies only."""
+
+    id: str
+    name: str
+    description: str
+    aws_managed: bool
+    content: str | None = None
+    targets: tuple[str, ...] = ()
+
+    @property
+    def document(self) -> Any:
+        """The parsed policy document (None if unreadable or not read)."""
+        if self.content is None:
+            return None
+        try:
+            return json.loads(self.content)
+        except json.JSONDecodeError:
+            return None
+
+
+@dataclass(frozen=True)
+class PendingAccount:
+    """A CreateAccount request still IN_PROGRESS: apply resumes it instead of creating again."""
+
+    request_id: str
+    account_name: str
+
+
+@dataclass(frozen=True)
+class LiveOrg:
+    """Everything plan needs to know about the organization, read once."""
+
+    organization_id: str
+    management_account_id: str
+    feature_set: str
+    root_id: str
+    policy_types: tuple[str, ...]
+    ous: tuple[LiveOU, ...]
+    accounts: tuple[LiveAccount, ...]
+    policies: tuple[LivePolicy, ...]
+    pending_accounts: tuple[PendingAccount, ...] = ()
+
+    @cached_property
+    def ou_by_path(self) -> dict[str, LiveOU]:
+        """OUs keyed by path."""
+        return {ou.path: ou for ou in self.ous}
+
+    @cached_property
+    def account_by_email(self) -> dict[str, LiveAccount]:
+        """Accounts keyed by lower-cased email."""
+        return {a.email.lower(): a for a in self.accounts}
+
+    @cached_property
+    def policy_by_name(self) -> dict[str, LivePolicy]:
+        """Customer-managed policies keyed by name."""
+        return {p.name: p for p in self.policies if not p.aws_managed}
+
+    @cached_property
+    def path_by_id(self) -> dict[str, str]:
+        """Root and OU ids to paths."""
+        paths = {self.root_id: ROOT_PATH}
+        paths.update({ou.id: ou.path for ou in self.ous})
+        return paths
+
+    def target_name(self, target_id: str) -> str:
+        """A target id as orgkit names it: an OU path, ``/`` for the root, or an email."""
+        if target_id in self.path_by_id:
+            return self.path_by_id[target_id]
+        for account in self.accounts:
+            if account.id == target_id:
+                return account.email.lower()
+        return target_id
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able form (sorted), used for the saved plan's fingerprint."""
+        data = asdict(self)
+        data["ous"] = sorted(data["ous"], key=lambda o: o["path"])
+        data["accounts"] = sorted(data["accounts"], key=lambda a: a["id"])
+        data["policies"] = sorted(data["policies"], key=lambda p: p["id"])
+        for policy in data["policies"]:
+            policy["targets"] = sorted(policy["targets"])
+        data["pending_accounts"] = sorted(
+            data["pending_accounts"], key=lambda p: p["request_id"]
+        )
+        return data
+
+    def fingerprint(self) -> str:
+        """A digest of the snapshot: a saved plan applies only while it is unchanged."""
+        text = json.dumps(self.to_dict(), sort_keys=True, default=list)
+        return hashlib.sha256(text.encode()).hexdigest()

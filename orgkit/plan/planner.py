@@ -1,0 +1,326 @@
+"""``plan(config, live) -> Plan``: pure, no boto3, no I/O.
+
+Order (dependencies first, destruction last): policy types, OU renames and creations (parents
+first), policies, account creations, account updates (moves, tags), attachments, then the
+destructive changes: detachments, account closures and removals, policy deletions, and OU
+deletions (children first). Destructive changes are held back unless their flag is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from orgkit.config.loader import Config
+from orgkit.config.models import ROOT_PATH, AccountSpec, ou_path, parent_path
+from orgkit.live.model import LiveAccount, LiveOrg, LiveOU
+from orgkit.plan.model import Action, Change, Kind, Plan, Unmanaged, address
+from orgkit.plan.policy_doc import equivalent
+
+SCP = "SERVICE_CONTROL_POLICY"
+MANAGED_BY = ("ManagedBy", "orgkit")
+CLOSED_STATUSES = {"SUSPENDED", "PENDING_CLOSURE"}
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """What the user allowed: destruction of OUs, policies and attachments; account closure."""
+
+    allow_destroy: bool = False
+    allow_close_accounts: bool = False
+
+
+def plan(config: Config, live: LiveOrg, options: PlanOptions | None = None) -> Plan:
+    """Compare desired with live and return the ordered changes."""
+    options = options or PlanOptions()
+    planner = _Planner(config, live, options)
+    return planner.run()
+
+
+class _Planner:
+    def __init__(self, config: Config, live: LiveOrg, options: PlanOptions) -> None:
+        self.config = config
+        self.spec = config.spec
+        self.live = live
+        self.options = options
+        self.changes: list[Change] = []
+        self.destructive: list[Change] = []
+        self.unmanaged: list[Unmanaged] = []
+        self.warnings: list[str] = []
+        # Live OU paths as they will read once planned renames are done.
+        self.renames: dict[str, str] = {}
+
+    def run(self) -> Plan:
+        self._policy_types()
+        self._ous()
+        self._policies()
+        self._accounts()
+        self._attachments()
+        self._destroy_ous()
+        allowed, held = [], []
+        for change in self.destructive:
+            flag = (
+                self.options.allow_close_accounts
+                if change.kind is Kind.ACCOUNT
+                else self.options.allow_destroy
+            )
+            (allowed if flag else held).append(change)
+        return Plan(
+            changes=tuple(self.changes + _destroy_order(allowed)),
+            held_back=tuple(_destroy_order(held)),
+            unmanaged=tuple(sorted(self.unmanaged, key=lambda u: u.address)),
+            warnings=tuple(self.warnings),
+            live_fingerprint=self.live.fingerprint(),
+            management_account_id=self.live.management_account_id,
+            flags={
+                "allow_destroy": self.options.allow_destroy,
+                "allow_close_accounts": self.options.allow_close_accounts,
+            },
+        )
+
+    # -- policy types ---------------------------------------------------------------------
+    def _policy_types(self) -> None:
+        if self.spec.policies and SCP not in self.live.policy_types:
+            self.changes.append(
+                Change(address(Kind.POLICY_TYPE, SCP), Kind.POLICY_TYPE, Action.CREATE,
+                       None, {"type": SCP, "root": ROOT_PATH})
+            )
+
+    # -- OUs ----------------------------------------------------------------------------
+    def live_path(self, ou: LiveOU) -> str:
+        """A live OU's path after the planned renames."""
+        return self._renamed(ou.path)
+
+    def _renamed(self, path: str) -> str:
+        for old, new in self.renames.items():
+            if path == old or path.startswith(old + "/"):
+                return new + path[len(old):]
+        return path
+
+    def _ous(self) -> None:
+        live_by_path = dict(self.live.ou_by_path)
+        declared: set[str] = set()
+        for path, ou, _ in self.spec.walk_ous():
+            declared.add(path)
+            if ou.state == "absent":
+                continue
+            current = {self.live_path(o): o for o in live_by_path.values()}
+            if path in current:
+                continue
+            if ou.renamed_from:
+                old_path = ou_path(parent_path(path), ou.renamed_from)
+                if old_path in current:
+                    live_ou = current[old_path]
+                    self.renames[live_ou.path] = path
+                    self.changes.append(
+                        Change(address(Kind.OU, path), Kind.OU, Action.UPDATE,
+                               {"path": old_path, "name": ou.renamed_from, "id": live_ou.id},
+                               {"path": path, "name": ou.name})
+                    )
+                    continue
+            tags = {**self.spec.organization.tags, **ou.tags, MANAGED_BY[0]: MANAGED_BY[1]}
+            self.changes.append(
+                Change(address(Kind.OU, path), Kind.OU, Action.CREATE, None,
+                       {"path": path, "name": ou.name, "parent": parent_path(path),
+                        "tags": tags})
+            )
+        for live_ou in self.live.ous:
+            path = self.live_path(live_ou)
+            if path not in declared:
+                self.unmanaged.append(
+                    Unmanaged(address(Kind.OU, path), Kind.OU, f"OU {live_ou.id} not in org.yaml")
+                )
+
+    def _destroy_ous(self) -> None:
+        current = {self.live_path(o): o for o in self.live.ous}
+        for path, ou, _ in self.spec.walk_ous():
+            if ou.state == "absent" and path in current:
+                self.destructive.append(
+                    Change(address(Kind.OU, path), Kind.OU, Action.DELETE,
+                           {"path": path, "name": ou.name, "id": current[path].id}, None,
+                           destructive=True)
+                )
+
+    # -- policies -------------------------------------------------------------------------
+    def _policies(self) -> None:
+        live_policies = self.live.policy_by_name
+        declared = {p.name for p in self.spec.policies}
+        for policy in self.spec.policies:
+            live = live_policies.get(policy.name)
+            if policy.state == "absent":
+                if live is not None:
+                    self.destructive.append(
+                        Change(address(Kind.POLICY, policy.name), Kind.POLICY, Action.DELETE,
+                               {"name": policy.name, "id": live.id}, None, destructive=True)
+                    )
+                    for target in live.targets:
+                        self._detach(policy.name, live.id, target)
+                continue
+            document = self.config.policies[policy.name]
+            after = {
+                "name": policy.name,
+                "description": policy.description,
+                "file": policy.file,
+                "content": document.document,
+            }
+            if live is None:
+                tags = {**self.spec.organization.tags, MANAGED_BY[0]: MANAGED_BY[1]}
+                self.changes.append(
+                    Change(address(Kind.POLICY, policy.name), Kind.POLICY, Action.CREATE,
+                           None, {**after, "tags": tags})
+                )
+            elif live.description != policy.description or not equivalent(
+                live.document, document.document
+            ):
+                self.changes.append(
+                    Change(address(Kind.POLICY, policy.name), Kind.POLICY, Action.UPDATE,
+                           {"name": live.name, "description": live.description,
+                            "content": live.document, "id": live.id},
+                           {**after, "id": live.id})
+                )
+        for live in live_policies.values():
+            if live.name not in declared:
+                self.unmanaged.append(
+                    Unmanaged(address(Kind.POLICY, live.name), Kind.POLICY,
+                              f"SCP {live.id} not in org.yaml")
+                )
+
+    # -- accounts -------------------------------------------------------------------------
+    def _account_ou(self, account: LiveAccount) -> str:
+        path = self.live.path_by_id.get(account.parent_id, account.parent_id)
+        return self._renamed(path)
+
+    def _accounts(self) -> None:
+        live_accounts = self.live.account_by_email
+        pending = {p.account_name: p for p in self.live.pending_accounts}
+        for spec in self.spec.accounts:
+            email = spec.email.lower()
+            live = live_accounts.get(email)
+            addr = address(Kind.ACCOUNT, email)
+            if spec.state != "active":
+                if live is not None and live.status not in CLOSED_STATUSES:
+                    self.destructive.append(
+                        Change(addr, Kind.ACCOUNT, Action.DELETE,
+                               {"email": email, "name": live.name, "id": live.id,
+                                "ou": self._account_ou(live)},
+                               {"state": spec.state}, destructive=True)
+                    )
+                continue
+            if live is None:
+                after = self._new_account(spec)
+                if spec.name in pending:
+                    after["resume_request_id"] = pending[spec.name].request_id
+                self.changes.append(Change(addr, Kind.ACCOUNT, Action.CREATE, None, after))
+                continue
+            if live.status in CLOSED_STATUSES:
+                self.warnings.append(
+                    f"account {email} ({live.id}) is {live.status}; org.yaml says active, "
+                    "and a closed account cannot be reopened by orgkit"
+                )
+                continue
+            before: dict[str, Any] = {}
+            after: dict[str, Any] = {}
+            current_ou = self._account_ou(live)
+            if current_ou != spec.ou:
+                before["ou"], after["ou"] = current_ou, spec.ou
+                before["parent_id"] = live.parent_id
+            live_tags = live.tag_map
+            if spec.tags and live_tags is not None:
+                differing = {k: v for k, v in spec.tags.items() if live_tags.get(k) != v}
+                if differing:
+                    before["tags"] = {k: live_tags.get(k) for k in differing}
+                    after["tags"] = differing
+            if after:
+                ids = {"email": email, "id": live.id}
+                self.changes.append(
+                    Change(addr, Kind.ACCOUNT, Action.UPDATE, {**ids, **before},
+                           {**ids, **after})
+                )
+        declared = {a.email.lower() for a in self.spec.accounts}
+        for live in self.live.accounts:
+            if live.id == self.live.management_account_id:
+                continue
+            if live.email.lower() not in declared:
+                self.unmanaged.append(
+                    Unmanaged(address(Kind.ACCOUNT, live.email.lower()), Kind.ACCOUNT,
+                              f"account {live.id} ({live.name}) in {self._account_ou(live)} "
+                              "not in org.yaml")
+                )
+
+    def _new_account(self, spec: AccountSpec) -> dict[str, Any]:
+        tags = {
+            **self.spec.organization.tags,
+            "Environment": spec.environment.value,
+            **({"Project": spec.project} if spec.project else {}),
+            **spec.tags,
+            MANAGED_BY[0]: MANAGED_BY[1],
+        }
+        return {
+            "name": spec.name,
+            "email": spec.email.lower(),
+            "ou": spec.ou,
+            "environment": spec.environment.value,
+            "project": spec.project,
+            "access_role": self.spec.organization.access_role,
+            "tags": tags,
+        }
+
+    # -- attachments ----------------------------------------------------------------------
+    def _desired_targets(self) -> dict[str, set[str]]:
+        desired: dict[str, set[str]] = {p.name: set() for p in self.spec.policies}
+        for name in self.spec.organization.policies:
+            desired[name].add(ROOT_PATH)
+        for path, ou, _ in self.spec.walk_ous():
+            if ou.state == "present":
+                for name in ou.policies:
+                    desired[name].add(path)
+        for account in self.spec.accounts:
+            if account.state == "active":
+                for name in account.policies:
+                    desired[name].add(account.email.lower())
+        return desired
+
+    def _attachments(self) -> None:
+        desired = self._desired_targets()
+        for policy in self.spec.policies:
+            if policy.state == "absent":
+                continue
+            live = self.live.policy_by_name.get(policy.name)
+            live_targets = {self._target_name(t): t for t in (live.targets if live else ())}
+            for target in sorted(desired[policy.name] - set(live_targets)):
+                self.changes.append(
+                    Change(address(Kind.POLICY_ATTACHMENT, policy.name, target),
+                           Kind.POLICY_ATTACHMENT, Action.CREATE, None,
+                           {"policy": policy.name, "target": target})
+                )
+            for target in sorted(set(live_targets) - desired[policy.name]):
+                assert live is not None
+                self._detach(policy.name, live.id, live_targets[target])
+
+    def _target_name(self, target_id: str) -> str:
+        return self._renamed(self.live.target_name(target_id))
+
+    def _detach(self, policy: str, policy_id: str, target_id: str) -> None:
+        target = self._target_name(target_id)
+        self.destructive.append(
+            Change(address(Kind.POLICY_ATTACHMENT, policy, target), Kind.POLICY_ATTACHMENT,
+                   Action.DELETE,
+                   {"policy": policy, "policy_id": policy_id, "target": target,
+                    "target_id": target_id},
+                   None, destructive=True)
+        )
+
+
+_DESTROY_ORDER = {Kind.POLICY_ATTACHMENT: 0, Kind.ACCOUNT: 1, Kind.POLICY: 2, Kind.OU: 3}
+
+
+def _destroy_order(changes: list[Change]) -> list[Change]:
+    """Detach first, then accounts, policies, and OUs deepest first."""
+
+    def key(change: Change) -> tuple[int, int]:
+        depth = 0
+        if change.kind is Kind.OU and change.before:
+            depth = -change.before["path"].count("/")
+        return (_DESTROY_ORDER[change.kind], depth)
+
+    return sorted(changes, key=key)

@@ -1,0 +1,1 @@
+"""Views: plans (and later drift) as rich text or JSON."""
