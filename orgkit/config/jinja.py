@@ -13,12 +13,22 @@ from orgkit.errors import ConfigIssue
 
 def environment(base_dir: Path) -> jinja2.Environment:
     """A strict environment loading templates relative to ``base_dir``."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(base_dir)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,  # renders JSON and YAML, never HTML
     )
+    # json.dumps never stringifies its input, so without this `{{ missing | tojson }}` escapes
+    # StrictUndefined as a bare TypeError instead of an UndefinedError with a line.
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": _json_default}
+    return env
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def render_file(

@@ -1,0 +1,139 @@
+"""The CLI contract: exit codes, --json on stdout only, golden plan JSON, file:line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from orgkit.cli.main import cli
+from orgkit.sandbox.server import Sandbox
+from tests.helpers import edit_yaml, is_write
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def run(config: Path, *args: str, input: str | None = None):  # noqa: A002
+    runner = CliRunner()
+    return runner.invoke(cli, ["--config", str(config), *args], input=input,
+                         catch_exceptions=False)
+
+
+def stable(plan: dict) -> dict:
+    """Drop what differs from run to run (ids and the fingerprint of a fresh org)."""
+    plan = dict(plan)
+    plan.pop("live_fingerprint")
+    return plan
+
+
+def check_golden(name: str, data: dict) -> None:
+    path = GOLDEN / name
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    if os.environ.get("ORGKIT_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert json.loads(path.read_text()) == json.loads(text), (
+        f"{name} differs; if intended, rerun with ORGKIT_UPDATE_GOLDEN=1"
+    )
+
+
+def test_plan_json_of_the_seed_org_matches_golden(sandbox: Sandbox, seed_dir: Path) -> None:
+    result = run(seed_dir / "org.yaml", "plan", "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)  # stdout is one JSON document and nothing else
+    assert set(document) >= {"changes", "summary"}
+    for change in document["changes"]:
+        assert set(change) >= {"address", "kind", "action", "before", "after"}
+        assert change["action"] in {"create", "update", "delete"}
+    check_golden("plan_seed.json", stable(document))
+
+
+def test_detailed_exitcode_then_apply_then_no_changes(sandbox: Sandbox, seed_dir: Path) -> None:
+    config = seed_dir / "org.yaml"
+    assert run(config, "plan", "--detailed-exitcode").exit_code == 2
+    applied = run(config, "apply", "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert "now matches org.yaml" in applied.stdout
+    again = run(config, "plan", "--detailed-exitcode", "--json")
+    assert again.exit_code == 0
+    assert json.loads(again.stdout)["changes"] == []
+
+
+def test_apply_asks_and_a_no_writes_nothing(
+    sandbox: Sandbox, seed_dir: Path, aws_calls: list[str]
+) -> None:
+    result = run(seed_dir / "org.yaml", "apply", input="n\n")
+    assert result.exit_code == 1
+    assert "Apply these" in result.stderr
+    assert not [c for c in aws_calls if is_write(c.split(".", 1)[1])]
+
+
+def test_saved_plan_round_trip_and_refusal(sandbox: Sandbox, seed_dir: Path) -> None:
+    config = seed_dir / "org.yaml"
+    plan_file = seed_dir / "plan.json"
+    assert run(config, "plan", "--out", str(plan_file)).exit_code == 0
+    org = sandbox.client("organizations")
+    org.create_organizational_unit(ParentId=org.list_roots()["Roots"][0]["Id"], Name="Late")
+    refused = run(config, "apply", "--yes", "--plan", str(plan_file))
+    assert refused.exit_code == 1
+    assert "changed since this plan was made" in refused.stderr
+
+    assert run(config, "plan", "--out", str(plan_file)).exit_code == 0
+    applied = run(config, "apply", "--yes", "--plan", str(plan_file))
+    assert applied.exit_code == 0, applied.output
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda d: d["accounts"][0].update(email="not-an-email"),
+         "org.yaml:{line}: accounts[0].email:"),
+        (lambda d: d["accounts"][1].update(ou="/Prod"), "unknown OU '/Prod'"),
+        (lambda d: d["organization"].update(colour="blue"),
+         "organization.colour: unknown field"),
+    ],
+    ids=["bad-email", "unknown-ou", "unknown-field"],
+)
+def test_bad_config_exits_1_with_file_line_and_no_aws_call(
+    sandbox: Sandbox, seed_dir: Path, aws_calls: list[str], edit, expected: str
+) -> None:
+    config = seed_dir / "org.yaml"
+    edit_yaml(config, edit)
+    lines = config.read_text().splitlines()
+    line = next((i for i, text in enumerate(lines, 1) if "not-an-email" in text), 0)
+    for command in (["validate"], ["plan"], ["apply", "--yes"]):
+        result = run(config, *command)
+        assert result.exit_code == 1, command
+        assert expected.format(line=line) in result.stderr
+    assert aws_calls == []
+
+
+def test_bad_scp_json_names_the_scp_file_and_line(seed_dir: Path) -> None:
+    scp = seed_dir / "scps" / "deny-root-user.json"
+    scp.write_text(scp.read_text().replace('"Effect"', '"Effect" "Deny",', 1))
+    result = run(seed_dir / "org.yaml", "validate")
+    assert result.exit_code == 1
+    assert "scps/deny-root-user.json:" in result.stderr
+    assert "invalid JSON" in result.stderr
+
+
+def test_wrong_account_is_refused(sandbox: Sandbox, seed_dir: Path) -> None:
+    config = seed_dir / "org.yaml"
+    edit_yaml(config, lambda d: d["organization"].update(management_account_id="111111111111"))
+    result = run(config, "apply", "--yes")
+    assert result.exit_code == 1
+    assert "management_account_id is 111111111111" in result.stderr
+
+
+def test_usage_error_exits_1(seed_dir: Path) -> None:
+    result = run(seed_dir / "org.yaml", "plan", "--no-such-flag")
+    assert result.exit_code == 1
+
+
+def test_schema_is_json_schema() -> None:
+    result = CliRunner().invoke(cli, ["schema"])
+    schema = json.loads(result.stdout)
+    assert schema["title"] == "OrgSpec"
+    assert "accounts" in schema["properties"]

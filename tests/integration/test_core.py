@@ -1,0 +1,258 @@
+"""Seed organization applied on a moto server over HTTP, checked with raw boto3."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from orgkit import workflow
+from orgkit.errors import SafetyError, WrongOrganizationError
+from orgkit.live import AwsContext
+from orgkit.plan import Action, Kind, PlanOptions
+from orgkit.sandbox.server import Sandbox
+from tests.helpers import RecordingReporter, edit_yaml, is_write
+
+
+def apply(config: Path, options: PlanOptions | None = None) -> workflow.Planned:
+    """Plan and apply; return the plan made after applying."""
+    aws = AwsContext()
+    planned = workflow.make_plan(config, aws, options or PlanOptions())
+    _, after = workflow.run_apply(planned, aws, RecordingReporter())
+    return workflow.Planned(planned.config, planned.live, after)
+
+
+def replan(config: Path, options: PlanOptions | None = None) -> workflow.Planned:
+    return workflow.make_plan(config, AwsContext(), options or PlanOptions())
+
+
+def live_tree(box: Sandbox) -> dict[str, object]:
+    """The organization as raw boto3 sees it: OU paths, accounts by email, policies."""
+    org = box.client("organizations")
+    root = org.list_roots()["Roots"][0]
+    paths = {root["Id"]: "/"}
+    queue = [root["Id"]]
+    while queue:
+        parent = queue.pop()
+        for ou in org.list_organizational_units_for_parent(ParentId=parent)[
+            "OrganizationalUnits"
+        ]:
+            paths[ou["Id"]] = paths[parent].rstrip("/") + "/" + ou["Name"]
+            queue.append(ou["Id"])
+    accounts = {}
+    for parent, path in paths.items():
+        for page in org.get_paginator("list_accounts_for_parent").paginate(ParentId=parent):
+            for account in page["Accounts"]:
+                accounts[account["Email"]] = (account["Name"], path, account["Id"])
+    names = {v[2]: k for k, v in accounts.items()}
+    policies = {}
+    for policy in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]:
+        if policy["AwsManaged"]:
+            continue
+        content = json.loads(org.describe_policy(PolicyId=policy["Id"])["Policy"]["Content"])
+        targets = {
+            paths.get(t["TargetId"]) or names[t["TargetId"]]
+            for t in org.list_targets_for_policy(PolicyId=policy["Id"])["Targets"]
+        }
+        policies[policy["Name"]] = (policy["Id"], content, targets)
+    return {"root": root, "paths": paths, "accounts": accounts, "policies": policies}
+
+
+def test_seed_org_applies_and_converges(sandbox: Sandbox, seed_dir: Path) -> None:
+    config = seed_dir / "org.yaml"
+    after = apply(config)
+    assert after.plan.empty, after.plan.to_dict()
+
+    tree = live_tree(sandbox)
+    assert {t["Type"] for t in tree["root"]["PolicyTypes"]} >= {"SERVICE_CONTROL_POLICY"}
+    assert set(tree["paths"].values()) == {
+        "/", "/Security", "/Production", "/Non-Production", "/Sandbox"
+    }
+    spec = after.config.spec
+    for account in spec.accounts:
+        name, path, _ = tree["accounts"][account.email]
+        assert (name, path) == (account.name, account.ou)
+    assert set(tree["policies"]) == {p.name for p in spec.policies}
+    for name, document in after.config.policies.items():
+        assert tree["policies"][name][1] == document.document
+    expected_targets = {
+        "deny-leave-organization": {"/"},
+        "deny-root-user": {"/"},
+        "protect-security-services": {"/"},
+        "restrict-regions": {"/Security", "/Production", "/Non-Production", "/Sandbox"},
+        "sandbox-cost-guard": {"/Sandbox"},
+    }
+    assert {n: p[2] for n, p in tree["policies"].items()} == expected_targets
+
+
+def test_second_apply_makes_no_write_call(
+    sandbox: Sandbox, seed_dir: Path, aws_calls: list[str]
+) -> None:
+    config = seed_dir / "org.yaml"
+    apply(config)
+    aws_calls.clear()
+    planned = replan(config)
+    assert planned.plan.empty
+    _, after = workflow.run_apply(planned, AwsContext(), RecordingReporter())
+    assert after.empty
+    assert [c for c in aws_calls if is_write(c.split(".", 1)[1])] == []
+
+
+def test_out_of_band_changes_are_planned_back(sandbox: Sandbox, seed_dir: Path) -> None:
+    config = seed_dir / "org.yaml"
+    apply(config)
+    org = sandbox.client("organizations")
+    tree = live_tree(sandbox)
+    # Move ThemisGuard Production to the Sandbox OU, edit an SCP, detach another.
+    _, _, prod_id = tree["accounts"]["themisguard-prod@delatsi-llc.com"]
+    ou_ids = {path: i for i, path in tree["paths"].items()}
+    org.move_account(AccountId=prod_id, SourceParentId=ou_ids["/Production"],
+                     DestinationParentId=ou_ids["/Sandbox"])
+    policy_id, content, _ = tree["policies"]["deny-root-user"]
+    content["Statement"][0]["Action"] = "s3:*"
+    org.update_policy(PolicyId=policy_id, Content=json.dumps(content))
+    cost_id = tree["policies"]["sandbox-cost-guard"][0]
+    org.detach_policy(PolicyId=cost_id, TargetId=ou_ids["/Sandbox"])
+
+    planned = replan(config)
+    changes = {(c.kind, c.action, c.address) for c in planned.plan.changes}
+    assert changes == {
+        (Kind.ACCOUNT, Action.UPDATE, 'account["themisguard-prod@delatsi-llc.com"]'),
+        (Kind.POLICY, Action.UPDATE, 'policy["deny-root-user"]'),
+        (Kind.POLICY_ATTACHMENT, Action.CREATE,
+         'policy_attachment["sandbox-cost-guard" -> "/Sandbox"]'),
+    }
+    move = next(c for c in planned.plan.changes if c.kind is Kind.ACCOUNT)
+    assert (move.before["ou"], move.after["ou"]) == ("/Sandbox", "/Production")
+
+    _, after = workflow.run_apply(planned, AwsContext(), RecordingReporter())
+    assert after.empty
+    restored = live_tree(sandbox)
+    assert restored["accounts"]["themisguard-prod@delatsi-llc.com"][1] == "/Production"
+    assert restored["policies"]["sandbox-cost-guard"][2] == {"/Sandbox"}
+    assert restored["policies"]["deny-root-user"][1]["Statement"][0]["Action"] == "*"
+
+
+def test_wrong_management_account_is_refused_before_any_write(
+    sandbox: Sandbox, seed_dir: Path, aws_calls: list[str]
+) -> None:
+    config = seed_dir / "org.yaml"
+    edit_yaml(config, lambda d: d["organization"].update(management_account_id="999999999999"))
+    with pytest.raises(WrongOrganizationError, match="999999999999"):
+        replan(config)
+    assert aws_calls == ["sts.GetCallerIdentity"]
+    assert live_tree(sandbox)["paths"] == {live_tree(sandbox)["root"]["Id"]: "/"}
+
+
+def test_saved_plan_is_refused_when_the_org_changed(sandbox: Sandbox, seed_dir: Path) -> None:
+    config = seed_dir / "org.yaml"
+    saved = replan(config).plan
+    sandbox.client("organizations").create_organizational_unit(
+        ParentId=live_tree(sandbox)["root"]["Id"], Name="Rogue"
+    )
+    planned = replan(config)
+    with pytest.raises(SafetyError, match="changed since this plan was made"):
+        workflow.run_apply(planned, AwsContext(), RecordingReporter(), saved=saved)
+    assert "/Security" not in live_tree(sandbox)["paths"].values()
+    assert any(u.address == 'ou["/Rogue"]' for u in planned.plan.unmanaged)
+
+
+def test_saved_plan_applies_when_unchanged(sandbox: Sandbox, seed_dir: Path) -> None:
+    config = seed_dir / "org.yaml"
+    saved = type(replan(config).plan).from_dict(replan(config).plan.to_dict())
+    planned = replan(config)
+    _, after = workflow.run_apply(planned, AwsContext(), RecordingReporter(), saved=saved)
+    assert after.empty
+
+
+def test_destructive_changes_need_their_flags(sandbox: Sandbox, seed_dir: Path) -> None:
+    config = seed_dir / "org.yaml"
+    apply(config)
+
+    def retire(data: dict) -> None:
+        data["policies"][4]["state"] = "absent"  # sandbox-cost-guard
+        sandbox_ou = next(o for o in data["ous"] if o["name"] == "Sandbox")
+        sandbox_ou["policies"] = ["restrict-regions"]
+        for account in data["accounts"]:
+            if account["email"] == "sandbox-experiments@delatsi-llc.com":
+                account["state"] = "closed"
+
+    edit_yaml(config, retire)
+    held = replan(config)
+    assert held.plan.empty
+    assert {c.address for c in held.plan.held_back} == {
+        'policy_attachment["sandbox-cost-guard" -> "/Sandbox"]',
+        'policy["sandbox-cost-guard"]',
+        'account["sandbox-experiments@delatsi-llc.com"]',
+    }
+
+    options = PlanOptions(allow_destroy=True)
+    after = apply(config, options)
+    assert "sandbox-cost-guard" not in live_tree(sandbox)["policies"]
+    assert [c.address for c in after.plan.held_back] == [
+        'account["sandbox-experiments@delatsi-llc.com"]'
+    ]
+
+    options = PlanOptions(allow_destroy=True, allow_close_accounts=True)
+    after = apply(config, options)
+    assert after.plan.empty and not after.plan.held_back
+    _, _, closed_id = live_tree(sandbox)["accounts"]["sandbox-experiments@delatsi-llc.com"]
+    status = sandbox.client("organizations").describe_account(AccountId=closed_id)
+    assert status["Account"]["Status"] in {"SUSPENDED", "PENDING_CLOSURE"}
+
+
+def test_nested_ous_rename_and_delete(sandbox: Sandbox, seed_dir: Path) -> None:
+    config = seed_dir / "org.yaml"
+
+    def nest(data: dict) -> None:
+        prod = next(o for o in data["ous"] if o["name"] == "Production")
+        node = prod
+        for level in ["Apps", "Tier", "Region", "Team"]:  # five levels with Production
+            node["children"] = [{"name": level}]
+            node = node["children"][0]
+        data["accounts"][3]["ou"] = "/Production/Apps/Tier/Region/Team"
+
+    edit_yaml(config, nest)
+    assert apply(config).plan.empty
+    tree = live_tree(sandbox)
+    assert "/Production/Apps/Tier/Region/Team" in tree["paths"].values()
+    apps_id = next(i for i, p in tree["paths"].items() if p == "/Production/Apps")
+
+    def rename(data: dict) -> None:
+        prod = next(o for o in data["ous"] if o["name"] == "Production")
+        prod["children"][0].update(name="Applications", renamed_from="Apps")
+        data["accounts"][3]["ou"] = "/Production/Applications/Tier/Region/Team"
+
+    edit_yaml(config, rename)
+    planned = replan(config)
+    assert [(c.kind, c.action) for c in planned.plan.changes] == [(Kind.OU, Action.UPDATE)]
+    assert apply(config).plan.empty
+    tree = live_tree(sandbox)
+    assert tree["paths"][apps_id] == "/Production/Applications"
+
+    def remove_team(data: dict) -> None:
+        prod = next(o for o in data["ous"] if o["name"] == "Production")
+        region = prod["children"][0]["children"][0]["children"][0]
+        region["children"][0]["state"] = "absent"
+        data["accounts"][3]["ou"] = "/Production"
+
+    edit_yaml(config, remove_team)
+    after = apply(config, PlanOptions(allow_destroy=True))
+    assert after.plan.empty
+    assert "/Production/Applications/Tier/Region/Team" not in live_tree(sandbox)["paths"].values()
+
+
+def test_many_accounts_are_read_across_pages(sandbox: Sandbox, seed_dir: Path) -> None:
+    config = seed_dir / "org.yaml"
+
+    def many(data: dict) -> None:
+        data["accounts"] += [
+            {"name": f"Load {i:02d}", "email": f"load-{i:02d}@delatsi-llc.com",
+             "ou": "/Sandbox", "environment": "sandbox"}
+            for i in range(30)
+        ]
+
+    edit_yaml(config, many)
+    assert apply(config).plan.empty
+    assert len(replan(config).live.accounts) == 41  # 40 declared + the management account
