@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from orgkit.apply import ApplyResult, Reporter, apply_plan
 from orgkit.config import Config, load_config
 from orgkit.errors import OrgkitError, SafetyError
 from orgkit.live import AwsContext, LiveOrg, read_org
+from orgkit.live.resources import RoleProbe, read_budgets, read_roles
 from orgkit.plan import Kind, Plan, PlanOptions, plan
+from orgkit.plan.roles import wanted_roles
 
 
 @dataclass(frozen=True)
@@ -23,10 +25,28 @@ class Planned:
 
 
 def read_live(config: Config, aws: AwsContext) -> LiveOrg:
-    """Check the caller is org.yaml's management account, then read the organization."""
-    aws.require_management_account(config.spec.organization.management_account_id)
-    tag_emails = [a.email for a in config.spec.accounts if a.tags]
-    return read_org(aws, tag_emails=tag_emails)
+    """Check the caller is org.yaml's management account, then read the organization and
+    what orgkit keeps inside its accounts (roles, budgets)."""
+    spec = config.spec
+    aws.require_management_account(spec.organization.management_account_id)
+    tag_emails = [a.email for a in spec.accounts if a.tags]
+    live = read_org(aws, tag_emails=tag_emails)
+    active = {email: a.id for email, a in live.account_by_email.items() if a.status == "ACTIVE"}
+    probes: dict[str, RoleProbe] = {}
+    for wanted in wanted_roles(spec, config.execution_permissions, live.management_account_id,
+                               live.organization_id, active):
+        if wanted.account_id is None:
+            continue
+        probe = probes.get(wanted.account_id) or RoleProbe(
+            wanted.account_id, wanted.access_role, ())
+        probes[wanted.account_id] = replace(
+            probe,
+            role_names=(*probe.role_names, wanted.role.role_name),
+            oidc_provider=probe.oidc_provider or wanted.role.oidc_provider,
+        )
+    roles = read_roles(aws, aws.members(), probes.values())
+    budgets = read_budgets(aws, live.management_account_id) if spec.budgets.enabled else []
+    return replace(live, roles=tuple(roles), budgets=tuple(budgets))
 
 
 def make_plan(config_path: str | Path, aws: AwsContext, options: PlanOptions) -> Planned:

@@ -9,7 +9,7 @@ import yaml
 
 from orgkit.plan import Change
 
-WRITE_PREFIXES = ("Describe", "List", "Get")
+READ_PREFIXES = ("Describe", "List", "Get", "AssumeRole")
 
 
 class RecordingReporter:
@@ -37,4 +37,4 @@ def edit_yaml(path: Path, edit: Any) -> None:
 
 def is_write(operation: str) -> bool:
     """True for AWS operations that change something."""
-    return not operation.startswith(WRITE_PREFIXES)
+    return not operation.startswith(READ_PREFIXES)

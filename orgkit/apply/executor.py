@@ -16,6 +16,8 @@ from orgkit.live.model import LiveOrg
 from orgkit.live.session import AwsContext
 from orgkit.plan.model import Action, Change, Kind, Plan
 from orgkit.config.policies import minify
+from orgkit.live.resources import PERMISSIONS_POLICY
+from orgkit.plan.roles import GITHUB_THUMBPRINT, fill_account_id
 
 SCP = "SERVICE_CONTROL_POLICY"
 _RETRYABLE = {"ConcurrentModificationException", "TooManyRequestsException"}
@@ -83,8 +85,10 @@ class _Executor:
         poll: PollPolicy,
         sleep: Callable[[float], None],
     ) -> None:
+        self.aws = aws
         self.org = aws.client("organizations")
         self.ids = _Ids(live)
+        self.management_id = live.management_account_id
         self.reporter = reporter
         self.in_flight = in_flight
         self.poll = poll
@@ -206,6 +210,110 @@ class _Executor:
         self.call("remove_account_from_organization", AccountId=before["id"])
         return "removed from the organization"
 
+    def _account_of(self, after: dict[str, Any]) -> tuple[str, bool]:
+        """The account a change is for, and whether this apply just created it."""
+        if after.get("account_id"):
+            return str(after["account_id"]), False
+        return self.ids.target(after["account_email"]), True
+
+    def ensure_role(self, change: Change) -> str:
+        """Create or bring in shape one role (with its boundary and OIDC provider)."""
+        after = change.after
+        assert after
+        account_id, new = self._account_of(after)
+        if after["access_role"] is None:
+            iam = self.aws.client("iam")
+        else:
+            iam = self.aws.members().client(account_id, after["access_role"], "iam",
+                                            new_account=new)
+        create = change.action is Action.CREATE
+        differs = set((change.before or {}).get("differs", []))
+
+        def needs(part: str) -> bool:
+            return create or part in differs
+
+        def doc(document: Any) -> str:
+            return minify(fill_account_id(document, account_id))
+
+        name = after["role_name"]
+        done = []
+        if after.get("oidc_provider") and needs("oidc_provider"):
+            done.append(_ensure_oidc_provider(iam, after["oidc_provider"]))
+        boundary_arn = None
+        if after.get("boundary_name"):
+            boundary_arn = f"arn:aws:iam::{account_id}:policy/{after['boundary_name']}"
+            if needs("boundary"):
+                done.append(_ensure_managed_policy(iam, boundary_arn, after["boundary_name"],
+                                                   doc(after["boundary"])))
+        if create:
+            kwargs: dict[str, Any] = {
+                "RoleName": name,
+                "AssumeRolePolicyDocument": doc(after["trust"]),
+                "MaxSessionDuration": after["max_session_duration"],
+                "Description": f"orgkit: {after['purpose']}",
+                "Tags": _tags({"ManagedBy": "orgkit", "Purpose": after["purpose"]}),
+            }
+            if boundary_arn:
+                kwargs["PermissionsBoundary"] = boundary_arn
+            iam.create_role(**kwargs)
+            done.append("role created")
+        else:
+            if "trust" in differs:
+                iam.update_assume_role_policy(RoleName=name, PolicyDocument=doc(after["trust"]))
+                done.append("trust updated")
+            if "max_session_duration" in differs:
+                iam.update_role(RoleName=name, MaxSessionDuration=after["max_session_duration"])
+                done.append("session duration updated")
+            if boundary_arn and "boundary" in differs:
+                iam.put_role_permissions_boundary(RoleName=name, PermissionsBoundary=boundary_arn)
+        if needs("permissions"):
+            iam.put_role_policy(RoleName=name, PolicyName=PERMISSIONS_POLICY,
+                                PolicyDocument=doc(after["permissions"]))
+            done.append("permissions set")
+        return f"{account_id}: " + ", ".join(done)
+
+    def create_budget(self, change: Change) -> str:
+        after = change.after
+        assert after
+        account_id, _ = self._account_of(after)
+        name = fill_account_id(after["name"], account_id)
+        self.aws.client("budgets").create_budget(
+            AccountId=self.management_id,
+            Budget=_budget(name, after, account_id),
+            NotificationsWithSubscribers=[
+                {"Notification": _notification(n), "Subscribers": _subscribers(n)}
+                for n in after["notifications"]
+            ],
+        )
+        return f"{name}: {after['amount']:g} {after['currency']} a month"
+
+    def update_budget(self, change: Change) -> str:
+        before, after = change.before, change.after
+        assert before and after
+        account_id = str(after["account_id"])
+        budgets = self.aws.client("budgets")
+        done = []
+        if (before["amount"], before["currency"], before["linked_accounts"]) != (
+            after["amount"], after["currency"], [account_id]
+        ):
+            budgets.update_budget(AccountId=self.management_id,
+                                  NewBudget=_budget(after["name"], after, account_id))
+            done.append(f"{after['amount']:g} {after['currency']} a month")
+        for notification in before["notifications"]:
+            if notification not in after["notifications"]:
+                budgets.delete_notification(AccountId=self.management_id,
+                                            BudgetName=after["name"],
+                                            Notification=_notification(notification))
+                done.append(f"removed {notification['type']} {notification['threshold']:g}%")
+        for notification in after["notifications"]:
+            if notification not in before["notifications"]:
+                budgets.create_notification(AccountId=self.management_id,
+                                            BudgetName=after["name"],
+                                            Notification=_notification(notification),
+                                            Subscribers=_subscribers(notification))
+                done.append(f"added {notification['type']} {notification['threshold']:g}%")
+        return ", ".join(done)
+
     def create_account_batch(self, changes: list[Change]) -> list[tuple[Change, str]]:
         """Create a run of accounts in parallel, then move each into its OU."""
         by_key = {c.address: c for c in changes}
@@ -278,6 +386,10 @@ HANDLERS: dict[tuple[Kind, Action], Handler] = {
     (Kind.ACCOUNT, Action.DELETE): _Executor.retire_account,
     (Kind.POLICY_ATTACHMENT, Action.CREATE): _Executor.attach,
     (Kind.POLICY_ATTACHMENT, Action.DELETE): _Executor.detach,
+    (Kind.DEPLOYMENT_ROLE, Action.CREATE): _Executor.ensure_role,
+    (Kind.DEPLOYMENT_ROLE, Action.UPDATE): _Executor.ensure_role,
+    (Kind.BUDGET, Action.CREATE): _Executor.create_budget,
+    (Kind.BUDGET, Action.UPDATE): _Executor.update_budget,
 }
 
 
@@ -352,5 +464,63 @@ def _stopped(error: AwsError, result: ApplyResult, total: int) -> AwsError:
 
 def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def _budget(name: str, after: dict[str, Any], account_id: str) -> dict[str, Any]:
+    return {
+        "BudgetName": name,
+        "BudgetLimit": {"Amount": f"{after['amount']:.2f}", "Unit": after["currency"]},
+        "TimeUnit": "MONTHLY",
+        "BudgetType": "COST",
+        "CostFilters": {"LinkedAccount": [account_id]},
+    }
+
+
+def _notification(notification: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "NotificationType": notification["type"],
+        "ComparisonOperator": "GREATER_THAN",
+        "Threshold": notification["threshold"],
+        "ThresholdType": "PERCENTAGE",
+    }
+
+
+def _subscribers(notification: dict[str, Any]) -> list[dict[str, str]]:
+    return [{"SubscriptionType": kind, "Address": address}
+            for kind, address in notification["subscribers"]]
+
+
+def _ensure_oidc_provider(iam: Any, host: str) -> str:
+    try:
+        iam.create_open_id_connect_provider(
+            Url=f"https://{host}", ClientIDList=["sts.amazonaws.com"],
+            ThumbprintList=[GITHUB_THUMBPRINT],
+            Tags=_tags({"ManagedBy": "orgkit"}),
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "EntityAlreadyExists":
+            raise
+        return f"OIDC provider {host} already there"
+    return f"OIDC provider {host} created"
+
+
+def _ensure_managed_policy(iam: Any, arn: str, name: str, document: str) -> str:
+    """Create the policy, or make ``document`` its default version (keeping within 5)."""
+    try:
+        iam.get_policy(PolicyArn=arn)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "NoSuchEntity":
+            raise
+        iam.create_policy(PolicyName=name, PolicyDocument=document,
+                          Description="orgkit: permissions boundary",
+                          Tags=_tags({"ManagedBy": "orgkit"}))
+        return f"boundary {name} created"
+    versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+    if len(versions) >= 5:
+        oldest = min((v for v in versions if not v["IsDefaultVersion"]),
+                     key=lambda v: v["CreateDate"])
+        iam.delete_policy_version(PolicyArn=arn, VersionId=oldest["VersionId"])
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=document, SetAsDefault=True)
+    return f"boundary {name} updated"
 
 

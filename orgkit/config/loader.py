@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from orgkit.config.jinja import environment
 from orgkit.config.models import OrgSpec
-from orgkit.config.policies import PolicyDocument, load_policy
+from orgkit.config.policies import PolicyDocument, load_document, load_policy
 from orgkit.config.source import LineMap, Loc, read_yaml
 from orgkit.config.validate import check_semantics, issue_at
 from orgkit.errors import ConfigError, ConfigIssue
@@ -24,6 +24,7 @@ class Config:
     spec: OrgSpec
     policies: dict[str, PolicyDocument]
     lines: LineMap = field(repr=False)
+    execution_permissions: dict[str, Any] | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -48,13 +49,25 @@ def load_config(path: str | Path) -> Config:
     issues: list[ConfigIssue] = []
     env = environment(path.parent)
     policies: dict[str, PolicyDocument] = {}
-    for policy in spec.policies:
+    for index, policy in enumerate(spec.policies):
         if policy.state == "absent":
+            continue
+        if not (path.parent / policy.file).is_file():
+            issues.append(issue_at(display, source.lines, ("policies", index, "file"),
+                                   f"policy {policy.name!r}: {policy.file} not found"))
             continue
         document, problems = load_policy(spec, policy, path.parent, env)
         issues += problems
         if document is not None:
             policies[policy.name] = document
+
+    execution_permissions = None
+    execution_file = spec.stackset_roles.execution_policy_file
+    if execution_file is not None:
+        execution_permissions, problems = load_document(
+            spec, execution_file, path.parent, env, scp=False
+        )
+        issues += problems
 
     def report(loc: Loc, message: str) -> None:
         issues.append(issue_at(display, source.lines, loc, message))
@@ -62,7 +75,8 @@ def load_config(path: str | Path) -> Config:
     check_semantics(spec, policies, report)
     if issues:
         raise ConfigError(issues)
-    return Config(path=path, spec=spec, policies=policies, lines=source.lines)
+    return Config(path=path, spec=spec, policies=policies, lines=source.lines,
+                  execution_permissions=execution_permissions)
 
 
 def _pydantic_issue(file: str, lines: LineMap, error: Any) -> ConfigIssue:

@@ -88,6 +88,86 @@ class OUSpec(_Model):
     children: list[OUSpec] = Field(default_factory=list)
 
 
+class GitHubTrustSpec(_Model):
+    """GitHub Actions OIDC: which repository (and branches or environments) may deploy."""
+
+    repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
+    branches: list[Name] = Field(default_factory=lambda: ["main"])
+    environments: list[Name] = Field(
+        default_factory=list, description="GitHub environments allowed besides branches."
+    )
+
+
+class TrustSpec(_Model):
+    """Who may assume a project's deployment role: GitHub OIDC and/or named principals."""
+
+    github: GitHubTrustSpec | None = None
+    principal_arns: list[
+        Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(root|role/.+)$")]
+    ] = Field(default_factory=list, description="CI account roots or role ARNs; never '*'.")
+    external_id: Annotated[str, StringConstraints(min_length=2, max_length=1224)] | None = None
+    require_organization: bool = Field(
+        True, description="Add aws:PrincipalOrgID for principal_arns (the CI is in this org)."
+    )
+
+
+class DeploymentRoleSpec(_Model):
+    """The role a project's CI assumes to deploy its SAM application into an account."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[\w+=,.@-]{1,64}$")]
+    trust: TrustSpec
+    max_session_duration: int = Field(3600, ge=3600, le=43200)
+    extra_actions: list[Name] = Field(
+        default_factory=list, description="More IAM actions the project's deploys need."
+    )
+
+
+class ProjectSpec(_Model):
+    """A micro-SaaS project: its accounts carry `project: <name>`."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,30}$")]
+    display_name: Name | None = None
+    deployment_role: DeploymentRoleSpec | None = None
+
+
+class StackSetRolesSpec(_Model):
+    """The role pair self-managed StackSets need; orgkit keeps both in shape."""
+
+    enabled: bool = True
+    administration_role: Name = "AWSCloudFormationStackSetAdministrationRole"
+    execution_role: Name = "AWSCloudFormationStackSetExecutionRole"
+    execution_policy_file: Name | None = Field(
+        None, description="JSON (or .j2) permissions for the execution role; default: "
+        "the services orgkit's templates use."
+    )
+
+
+class NotificationSpec(_Model):
+    """One budget alert."""
+
+    type: Literal["ACTUAL", "FORECASTED"] = "ACTUAL"
+    threshold: float = Field(gt=0, le=1000, description="Percent of the budgeted amount.")
+
+
+class BudgetsSpec(_Model):
+    """Monthly cost budgets, one per account, kept in the management account."""
+
+    enabled: bool = True
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
+    amounts: dict[Environment, float] = Field(
+        default_factory=dict, description="Default monthly amount per environment."
+    )
+    notifications: list[NotificationSpec] = Field(
+        default_factory=lambda: [
+            NotificationSpec(type="ACTUAL", threshold=80),
+            NotificationSpec(type="ACTUAL", threshold=100),
+            NotificationSpec(type="FORECASTED", threshold=100),
+        ]
+    )
+    emails: list[EmailStr] = Field(default_factory=list, description="Email subscribers.")
+    sns_topic_arn: Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:sns:")] | None = None
+
+
 class AccountSpec(_Model):
     """A member account, identified by its email."""
 
@@ -98,6 +178,12 @@ class AccountSpec(_Model):
     project: Name | None = None
     policies: list[Name] = Field(default_factory=list)
     tags: Tags = Field(default_factory=dict)
+    budget: float | None = Field(
+        None, gt=0, description="Monthly amount overriding the environment's default."
+    )
+    access_role: Name | None = Field(
+        None, description="Role orgkit assumes in this account (default: the organization's)."
+    )
     state: Literal["active", "closed", "removed"] = Field(
         "active",
         description="`closed` closes the account, `removed` removes it from the organization "
@@ -117,6 +203,9 @@ class OrgSpec(_Model):
     policies: list[PolicySpec] = Field(default_factory=list)
     ous: list[OUSpec] = Field(default_factory=list)
     accounts: list[AccountSpec] = Field(default_factory=list)
+    projects: list[ProjectSpec] = Field(default_factory=list)
+    stackset_roles: StackSetRolesSpec = Field(default_factory=StackSetRolesSpec)
+    budgets: BudgetsSpec = Field(default_factory=BudgetsSpec)
 
     def walk_ous(self) -> Iterator[tuple[str, OUSpec, tuple[object, ...]]]:
         """Yield (path, OU, location in the file) for every OU, parents before children."""
@@ -131,6 +220,14 @@ class OrgSpec(_Model):
                 yield from walk(ou.children, path, (*here, "children"))
 
         yield from walk(self.ous, ROOT_PATH, ("ous",))
+
+    def project(self, name: str | None) -> ProjectSpec | None:
+        """The declared project of that name, if any."""
+        return next((p for p in self.projects if p.name == name), None)
+
+    def access_role(self, account: AccountSpec) -> str:
+        """The role orgkit assumes in ``account``."""
+        return account.access_role or self.organization.access_role
 
     def policy(self, name: str) -> PolicySpec | None:
         """The declared policy of that name, if any."""

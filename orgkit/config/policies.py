@@ -54,13 +54,26 @@ def load_policy(
     base_dir: Path,
     env: jinja2.Environment,
 ) -> tuple[PolicyDocument | None, list[ConfigIssue]]:
-    """Read, render and parse one policy file; return it or the issues found."""
-    path = base_dir / policy.file
-    display = policy.file
+    """Read, render and parse one SCP file; return it or the issues found."""
+    document, issues = load_document(spec, policy.file, base_dir, env, scp=True)
+    if document is None:
+        return None, issues
+    return PolicyDocument(policy.name, policy.file, policy.description, document), []
+
+
+def load_document(
+    spec: OrgSpec, file: str, base_dir: Path, env: jinja2.Environment, *, scp: bool
+) -> tuple[dict[str, Any] | None, list[ConfigIssue]]:
+    """Read, render (``*.j2``) and parse a policy document, checking its statements.
+
+    ``scp`` selects the SCP grammar (no Principal); otherwise an IAM permissions policy.
+    """
+    path = base_dir / file
+    display = file
     if not path.is_file():
-        return None, [ConfigIssue(display, None, "", f"policy {policy.name!r}: file not found")]
-    if policy.file.endswith(".j2"):
-        text, issue = render_file(env, policy.file, template_context(spec), display)
+        return None, [ConfigIssue(display, None, "", "file not found")]
+    if file.endswith(".j2"):
+        text, issue = render_file(env, file, template_context(spec), display)
         if issue is not None:
             return None, [issue]
         assert text is not None
@@ -70,10 +83,16 @@ def load_policy(
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         return None, [ConfigIssue(display, exc.lineno, "", f"invalid JSON: {exc.msg}")]
-    issues: list[ConfigIssue] = []
     if not isinstance(document, dict):
-        issues.append(ConfigIssue(display, 1, "", "a policy must be a JSON object"))
-        return None, issues
+        return None, [ConfigIssue(display, 1, "", "a policy must be a JSON object")]
+    issues = _check_statements(document, text, display, scp=scp)
+    return (None, issues) if issues else (document, [])
+
+
+def _check_statements(
+    document: dict[str, Any], text: str, display: str, *, scp: bool
+) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
     if "Statement" not in document:
         issues.append(ConfigIssue(display, 1, "Statement", "a policy needs a Statement"))
     version = document.get("Version")
@@ -98,12 +117,12 @@ def load_policy(
                                       "must be Allow or Deny"))
         if "Action" not in statement and "NotAction" not in statement:
             issues.append(ConfigIssue(display, None, field, "needs Action or NotAction"))
-        if "Principal" in statement or "NotPrincipal" in statement:
+        if scp and ("Principal" in statement or "NotPrincipal" in statement):
             issues.append(ConfigIssue(display, _line_of(text, "Principal"), field,
                                       "SCPs cannot name a Principal"))
-    if issues:
-        return None, issues
-    return PolicyDocument(policy.name, policy.file, policy.description, document), []
+        if not scp and "Resource" not in statement and "NotResource" not in statement:
+            issues.append(ConfigIssue(display, None, field, "needs Resource or NotResource"))
+    return issues
 
 
 def _line_of(text: str, key: str) -> int | None:

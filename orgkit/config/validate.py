@@ -56,6 +56,23 @@ def check_semantics(
             report((*loc, "ou"), f"unknown OU {account.ou!r}{_suggest(account.ou, ou_state)}")
         elif account.state == "active" and ou_state.get(account.ou) == "absent":
             report((*loc, "ou"), f"OU {account.ou!r} is absent but holds this account")
+        elif account.state == "closed" and ou_state.get(account.ou) == "absent":
+            report((*loc, "ou"), f"OU {account.ou!r} is absent but holds this closed account; "
+                   "AWS keeps a closed account in its OU for 90 days, so move it elsewhere")
+        if account.project is not None and spec.project(account.project) is None:
+            report((*loc, "project"), f"unknown project {account.project!r}"
+                   f"{_suggest(account.project, [p.name for p in spec.projects])}")
+        if (spec.budgets.enabled and account.state == "active" and account.budget is None
+                and account.environment not in spec.budgets.amounts):
+            report((*loc, "environment"),
+                   f"no budget amount for environment {account.environment.value!r}: set "
+                   f"budgets.amounts.{account.environment.value} or this account's budget")
+
+    _check_projects(spec, report)
+    budgets = spec.budgets
+    if budgets.enabled and budgets.notifications and not (budgets.emails or budgets.sns_topic_arn):
+        report(("budgets", "notifications"),
+               "budget notifications need a subscriber: set budgets.emails or sns_topic_arn")
 
     # Attachments: references resolve, no repeats, and the per-target quota holds.
     targets: list[tuple[Loc, list[str], bool]] = [
@@ -79,6 +96,25 @@ def check_semantics(
         if attached > quotas.policies_per_target:
             report(loc, f"{attached} SCPs on one target counting FullAWSAccess; "
                         f"AWS allows {quotas.policies_per_target}")
+
+
+def _check_projects(spec: OrgSpec, report: Report) -> None:
+    names: Counter[str] = Counter(p.name for p in spec.projects)
+    reserved = {spec.organization.access_role, spec.stackset_roles.execution_role,
+                spec.stackset_roles.administration_role}
+    for index, project in enumerate(spec.projects):
+        loc: Loc = ("projects", index)
+        if names[project.name] > 1:
+            report((*loc, "name"), f"duplicate project {project.name!r}")
+        role = project.deployment_role
+        if role is None:
+            continue
+        if not role.trust.github and not role.trust.principal_arns:
+            report((*loc, "deployment_role", "trust"),
+                   "say who may assume the role: github and/or principal_arns")
+        if role.name in reserved:
+            report((*loc, "deployment_role", "name"),
+                   f"{role.name!r} is one of orgkit's own roles")
 
 
 def _check_policies(

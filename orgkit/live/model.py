@@ -69,6 +69,44 @@ class PendingAccount:
 
 
 @dataclass(frozen=True)
+class LiveRole:
+    """A role orgkit looked for in an account; ``exists`` False when it is not there."""
+
+    account_id: str
+    role_name: str
+    exists: bool
+    trust: Any = None
+    permissions: Any = None  # orgkit's inline policy, None if absent
+    max_session_duration: int | None = None
+    boundary_arn: str | None = None
+    boundary: Any = None  # the boundary policy's default version, None if absent
+    oidc_provider: bool | None = None  # None: not looked for
+
+
+@dataclass(frozen=True)
+class LiveNotification:
+    """A budget notification with its subscribers."""
+
+    type: str
+    threshold: float
+    comparison: str
+    threshold_type: str
+    subscribers: tuple[tuple[str, str], ...]  # (EMAIL|SNS, address), sorted
+
+
+@dataclass(frozen=True)
+class LiveBudget:
+    """An orgkit budget in the management account."""
+
+    name: str
+    amount: float
+    currency: str
+    time_unit: str
+    linked_accounts: tuple[str, ...]
+    notifications: tuple[LiveNotification, ...]
+
+
+@dataclass(frozen=True)
 class LiveOrg:
     """Everything plan needs to know about the organization, read once."""
 
@@ -81,6 +119,25 @@ class LiveOrg:
     accounts: tuple[LiveAccount, ...]
     policies: tuple[LivePolicy, ...]
     pending_accounts: tuple[PendingAccount, ...] = ()
+    roles: tuple[LiveRole, ...] = ()
+    budgets: tuple[LiveBudget, ...] = ()
+
+    def role(self, account_id: str, role_name: str) -> LiveRole | None:
+        """The role as read, or None when it was not read."""
+        for role in self.roles:
+            if role.account_id == account_id and role.role_name == role_name:
+                return role
+        return None
+
+    @cached_property
+    def budget_by_name(self) -> dict[str, LiveBudget]:
+        """orgkit's budgets keyed by name."""
+        return {b.name: b for b in self.budgets}
+
+    @cached_property
+    def account_by_id(self) -> dict[str, LiveAccount]:
+        """Accounts keyed by id."""
+        return {a.id: a for a in self.accounts}
 
     @cached_property
     def ou_by_path(self) -> dict[str, LiveOU]:
@@ -108,10 +165,8 @@ class LiveOrg:
         """A target id as orgkit names it: an OU path, ``/`` for the root, or an email."""
         if target_id in self.path_by_id:
             return self.path_by_id[target_id]
-        for account in self.accounts:
-            if account.id == target_id:
-                return account.email.lower()
-        return target_id
+        account = self.account_by_id.get(target_id)
+        return account.email.lower() if account else target_id
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able form (sorted), used for the saved plan's fingerprint."""
@@ -124,6 +179,8 @@ class LiveOrg:
         data["pending_accounts"] = sorted(
             data["pending_accounts"], key=lambda p: p["request_id"]
         )
+        data["roles"] = sorted(data["roles"], key=lambda r: (r["account_id"], r["role_name"]))
+        data["budgets"] = sorted(data["budgets"], key=lambda b: b["name"])
         return data
 
     def fingerprint(self) -> str:

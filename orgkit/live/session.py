@@ -38,6 +38,16 @@ class AwsContext:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._caller: str | None = None
+        self._members: Any = None
+
+    def members(self) -> Any:
+        """The member-account sessions of this run (one AssumeRole per account, cached)."""
+        from orgkit.live.member import MemberSessions
+
+        with self._lock:
+            if self._members is None:
+                self._members = MemberSessions(self)
+            return self._members
 
     def client(self, service: str) -> Any:
         """A cached, thread-safe client for ``service`` in the context's region."""

@@ -30,6 +30,8 @@ class Kind(str, Enum):
     POLICY = "policy"
     ACCOUNT = "account"
     POLICY_ATTACHMENT = "policy_attachment"
+    DEPLOYMENT_ROLE = "deployment_role"
+    BUDGET = "budget"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """``plan(config, live) -> Plan``: pure, no boto3, no I/O.
 
 Order (dependencies first, destruction last): policy types, OU renames and creations (parents
-first), policies, account creations, account updates (moves, tags), attachments, then the
-destructive changes: detachments, account closures and removals, policy deletions, and OU
+first), policies, account creations, account updates (moves, tags), attachments, roles in the
+accounts, budgets, then the destructive changes: detachments, account closures and removals, policy deletions, and OU
 deletions (children first). Destructive changes are held back unless their flag is given.
 """
 
@@ -13,13 +13,22 @@ from typing import Any
 
 from orgkit.config.loader import Config
 from orgkit.config.models import ROOT_PATH, AccountSpec, ou_path, parent_path
-from orgkit.live.model import LiveAccount, LiveOrg, LiveOU
+from orgkit.live.model import LiveAccount, LiveOrg, LiveOU, LiveRole
 from orgkit.plan.model import Action, Change, Kind, Plan, Unmanaged, address
 from orgkit.plan.policy_doc import equivalent
+from orgkit.plan.roles import ACCOUNT_ID, RoleSpec, wanted_roles
 
 SCP = "SERVICE_CONTROL_POLICY"
 MANAGED_BY = ("ManagedBy", "orgkit")
 CLOSED_STATUSES = {"SUSPENDED", "PENDING_CLOSURE"}
+
+
+BUDGET_PREFIX = "orgkit-"
+
+
+def budget_name(account_id: str) -> str:
+    """orgkit's budget for an account: the account id keeps it stable across renames."""
+    return f"{BUDGET_PREFIX}monthly-{account_id}"
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,8 @@ class _Planner:
         self._policies()
         self._accounts()
         self._attachments()
+        self._roles()
+        self._budgets()
         self._destroy_ous()
         allowed, held = [], []
         for change in self.destructive:
@@ -297,6 +308,102 @@ class _Planner:
                 assert live is not None
                 self._detach(policy.name, live.id, live_targets[target])
 
+    # -- roles ------------------------------------------------------------------------------
+    def _roles(self) -> None:
+        live_ids = {email: a.id for email, a in self.live.account_by_email.items()}
+        for wanted in wanted_roles(
+            self.spec, self.config.execution_permissions, self.live.management_account_id,
+            self.live.organization_id, live_ids,
+        ):
+            owner = wanted.account.email.lower() if wanted.account else "management"
+            addr = address(Kind.DEPLOYMENT_ROLE, owner, wanted.role.role_name)
+            after = {
+                "account_email": wanted.account.email.lower() if wanted.account else None,
+                "account_id": wanted.account_id,
+                "access_role": wanted.access_role,
+                **wanted.role.to_dict(),
+            }
+            if wanted.account_id is None:
+                self.changes.append(Change(addr, Kind.DEPLOYMENT_ROLE, Action.CREATE, None, after))
+                continue
+            live = self.live.role(wanted.account_id, wanted.role.role_name)
+            if live is None:
+                # Not read: the account is closed or unreachable; plan says nothing it can't know.
+                continue
+            if not live.exists:
+                self.changes.append(Change(addr, Kind.DEPLOYMENT_ROLE, Action.CREATE, None, after))
+                continue
+            differ = _role_differences(wanted.role, live, wanted.account_id)
+            if differ:
+                self.changes.append(Change(
+                    addr, Kind.DEPLOYMENT_ROLE, Action.UPDATE,
+                    {**(_role_state(live) or {}), "differs": differ}, after,
+                ))
+
+    # -- budgets ----------------------------------------------------------------------------
+    def _budgets(self) -> None:
+        settings = self.spec.budgets
+        if not settings.enabled:
+            return
+        wanted_names = set()
+        subscribers = sorted(
+            [["EMAIL", str(e)] for e in settings.emails]
+            + ([["SNS", settings.sns_topic_arn]] if settings.sns_topic_arn else [])
+        )
+        notifications = sorted(
+            ({"type": n.type, "threshold": float(n.threshold), "subscribers": subscribers}
+             for n in settings.notifications),
+            key=lambda n: (n["type"], n["threshold"]),
+        )
+        for account in self.spec.accounts:
+            if account.state != "active":
+                continue
+            email = account.email.lower()
+            live_account = self.live.account_by_email.get(email)
+            if live_account is not None and live_account.status in CLOSED_STATUSES:
+                continue
+            account_id = live_account.id if live_account else None
+            name = budget_name(account_id or ACCOUNT_ID)
+            wanted_names.add(name)
+            amount = account.budget if account.budget is not None else settings.amounts[
+                account.environment]
+            after = {
+                "name": name,
+                "account_email": email,
+                "account_id": account_id,
+                "amount": float(amount),
+                "currency": settings.currency,
+                "notifications": notifications,
+            }
+            addr = address(Kind.BUDGET, email)
+            live = self.live.budget_by_name.get(name) if account_id else None
+            if live is None:
+                self.changes.append(Change(addr, Kind.BUDGET, Action.CREATE, None, after))
+                continue
+            before = {
+                "name": live.name,
+                "account_email": email,
+                "account_id": account_id,
+                "amount": live.amount,
+                "currency": live.currency,
+                "linked_accounts": list(live.linked_accounts),
+                "notifications": [
+                    {"type": n.type, "threshold": n.threshold,
+                     "subscribers": [list(s) for s in n.subscribers]}
+                    for n in live.notifications
+                ],
+            }
+            if (live.amount != after["amount"] or live.currency != after["currency"]
+                    or list(live.linked_accounts) != [account_id]
+                    or before["notifications"] != notifications
+                    or live.time_unit != "MONTHLY"):
+                self.changes.append(Change(addr, Kind.BUDGET, Action.UPDATE, before, after))
+        for live_budget in self.live.budgets:
+            if live_budget.name not in wanted_names:
+                self.unmanaged.append(Unmanaged(
+                    address(Kind.BUDGET, live_budget.name), Kind.BUDGET,
+                    f"budget {live_budget.name} matches no declared active account"))
+
     def _target_name(self, target_id: str) -> str:
         return self._renamed(self.live.target_name(target_id))
 
@@ -309,6 +416,37 @@ class _Planner:
                     "target_id": target_id},
                    None, destructive=True)
         )
+
+
+def _role_state(live: LiveRole | None) -> dict[str, Any] | None:
+    if live is None or not live.exists:
+        return None
+    return {
+        "trust": live.trust,
+        "permissions": live.permissions,
+        "max_session_duration": live.max_session_duration,
+        "boundary_arn": live.boundary_arn,
+        "boundary": live.boundary,
+        "oidc_provider": live.oidc_provider,
+    }
+
+
+def _role_differences(wanted: RoleSpec, live: LiveRole, account_id: str) -> list[str]:
+    """Which parts of a live role differ from what orgkit wants."""
+    differ = []
+    if not equivalent(live.trust, wanted.trust):
+        differ.append("trust")
+    if not equivalent(live.permissions, wanted.permissions):
+        differ.append("permissions")
+    if live.max_session_duration != wanted.max_session_duration:
+        differ.append("max_session_duration")
+    if wanted.boundary_name is not None:
+        arn = f"arn:aws:iam::{account_id}:policy/{wanted.boundary_name}"
+        if live.boundary_arn != arn or not equivalent(live.boundary, wanted.boundary):
+            differ.append("boundary")
+    if wanted.oidc_provider is not None and live.oidc_provider is False:
+        differ.append("oidc_provider")
+    return differ
 
 
 _DESTROY_ORDER = {Kind.POLICY_ATTACHMENT: 0, Kind.ACCOUNT: 1, Kind.POLICY: 2, Kind.OU: 3}

@@ -18,6 +18,8 @@ HEADINGS = {
     Kind.POLICY: "Service control policies",
     Kind.ACCOUNT: "Accounts",
     Kind.POLICY_ATTACHMENT: "Policy attachments",
+    Kind.DEPLOYMENT_ROLE: "Roles in accounts",
+    Kind.BUDGET: "Budgets",
 }
 
 
@@ -89,6 +91,10 @@ def _details(change: Change) -> list[str]:
     if change.kind is Kind.ACCOUNT and change.action is Action.DELETE:
         verb = "close" if after.get("state") == "closed" else "remove from the organization"
         return [f"{verb}: {before.get('name')} ({before.get('id')})"]
+    if change.kind is Kind.DEPLOYMENT_ROLE:
+        return _role_details(change, before, after)
+    if change.kind is Kind.BUDGET:
+        return _budget_details(change, before, after)
     if change.action is Action.UPDATE:
         keys = [k for k in after if k not in ("id", "email") and before.get(k) != after[k]]
         return [f"{k}: {_short(before.get(k))} -> {_short(after[k])}" for k in keys]
@@ -103,3 +109,46 @@ def _json_diff(before: Any, after: Any, name: str) -> list[str]:
     a = json.dumps(before, indent=2, sort_keys=True).splitlines()
     b = json.dumps(after, indent=2, sort_keys=True).splitlines()
     return list(difflib.unified_diff(a, b, "live", "org.yaml", lineterm="", n=2))
+
+
+def _role_details(change: Change, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    where = after.get("account_id") or "the new account"
+    if change.action is Action.CREATE:
+        extras = [f"boundary {after['boundary_name']}"] if after.get("boundary_name") else []
+        if after.get("oidc_provider"):
+            extras.append(f"OIDC provider {after['oidc_provider']}")
+        suffix = f" ({', '.join(extras)})" if extras else ""
+        return [f"{after['purpose']} role in {where}{suffix}"]
+    lines = []
+    for part in before.get("differs", []):
+        if part in ("trust", "permissions", "boundary"):
+            lines.append(f"{part}:")
+            lines += _json_diff(before.get(part), after.get(part), change.address)
+        elif part == "oidc_provider":
+            lines.append(f"OIDC provider {after['oidc_provider']} is missing")
+        else:
+            lines.append(f"{part}: {before.get(part)} -> {after.get(part)}")
+    return lines
+
+
+def _alerts(budget: dict[str, Any]) -> str:
+    return ", ".join(f"{n['type'].lower()} {n['threshold']:g}%" for n in budget["notifications"])
+
+
+def _budget_details(change: Change, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    if change.action is Action.CREATE:
+        return [f"{after['amount']:g} {after['currency']} a month; alerts at {_alerts(after)}"]
+    lines = []
+    if (before["amount"], before["currency"]) != (after["amount"], after["currency"]):
+        lines.append(f"amount: {before['amount']:g} {before['currency']} -> "
+                     f"{after['amount']:g} {after['currency']}")
+    if before["notifications"] != after["notifications"]:
+        lines.append(f"alerts: {_alerts(before) or 'none'} -> {_alerts(after)}")
+        if [n["subscribers"] for n in before["notifications"]] != [
+            n["subscribers"] for n in after["notifications"]
+        ]:
+            lines.append("subscribers: " + _short(after["notifications"][0]["subscribers"]
+                                                   if after["notifications"] else []))
+    if before.get("linked_accounts") != [after["account_id"]]:
+        lines.append(f"filter: {before.get('linked_accounts')} -> [{after['account_id']}]")
+    return lines

@@ -70,6 +70,9 @@ def running_sandbox(port: int = 0) -> Iterator[Sandbox]:
             hint="pip install 'orgkit[sandbox]'",
         ) from exc
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+    from orgkit.sandbox.extensions import install
+
+    install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     try:
         server.start()

@@ -1,0 +1,95 @@
+"""Sessions inside member accounts: one AssumeRole per account per run, refreshed on expiry."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.credentials import RefreshableCredentials
+from botocore.exceptions import ClientError
+
+from orgkit.errors import AwsError
+from orgkit.live.session import RETRY_CONFIG, AwsContext
+
+SESSION_NAME = "orgkit"
+SESSION_SECONDS = 3600
+
+
+class MemberSessions:
+    """Cached, self-refreshing sessions for the role orgkit assumes in each member account."""
+
+    def __init__(self, aws: AwsContext, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.aws = aws
+        self.sleep = sleep
+        self._sessions: dict[tuple[str, str], boto3.Session] = {}
+        self._clients: dict[tuple[str, str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, account_id: str, role_name: str, service: str, *,
+               new_account: bool = False) -> Any:
+        """A client acting inside ``account_id`` as ``role_name``.
+
+        ``new_account`` waits for the access role of an account created moments ago, which
+        AWS may not let anyone assume for a little while.
+        """
+        key = (account_id, role_name, service)
+        with self._lock:
+            if key in self._clients:
+                return self._clients[key]
+        session = self._session(account_id, role_name, new_account)
+        made = session.client(service, region_name=self.aws.region, config=RETRY_CONFIG)
+        with self._lock:
+            return self._clients.setdefault(key, made)
+
+    def _session(self, account_id: str, role_name: str, new_account: bool) -> boto3.Session:
+        with self._lock:
+            if (account_id, role_name) in self._sessions:
+                return self._sessions[(account_id, role_name)]
+        arn = f"arn:aws:iam::{account_id}:role/{role_name}"
+        sts = self.aws.client("sts")
+
+        def fetch() -> dict[str, str]:
+            credentials = sts.assume_role(
+                RoleArn=arn, RoleSessionName=SESSION_NAME, DurationSeconds=SESSION_SECONDS
+            )["Credentials"]
+            return {
+                "access_key": credentials["AccessKeyId"],
+                "secret_key": credentials["SecretAccessKey"],
+                "token": credentials["SessionToken"],
+                "expiry_time": credentials["Expiration"].isoformat(),
+            }
+
+        metadata = self._first_credentials(fetch, arn, new_account)
+        credentials = RefreshableCredentials.create_from_metadata(
+            metadata=metadata, refresh_using=fetch, method="sts-assume-role"
+        )
+        core = botocore.session.Session()
+        core._credentials = credentials  # the documented way to hand boto3 refreshable creds
+        session = boto3.Session(botocore_session=core, region_name=self.aws.region)
+        with self._lock:
+            return self._sessions.setdefault((account_id, role_name), session)
+
+    def _first_credentials(
+        self, fetch: Callable[[], dict[str, str]], arn: str, new_account: bool
+    ) -> dict[str, str]:
+        attempts = 8 if new_account else 1
+        delay = 2.0
+        for attempt in range(attempts):
+            try:
+                return fetch()
+            except ClientError as exc:
+                code = exc.response["Error"]["Code"]
+                if code == "AccessDenied" and attempt + 1 < attempts:
+                    self.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+                    continue
+                raise AwsError(
+                    f"cannot assume {arn}: {code}: {exc.response['Error'].get('Message', '')}",
+                    hint="orgkit works inside member accounts through this role; check that "
+                    "it exists and trusts the management account (access_role in org.yaml).",
+                ) from exc
+        raise AssertionError("unreachable")
