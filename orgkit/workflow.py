@@ -45,7 +45,7 @@ def read_live(config: Config, aws: AwsContext) -> LiveOrg:
             oidc_provider=probe.oidc_provider or wanted.role.oidc_provider,
         )
     roles = read_roles(aws, aws.members(), probes.values())
-    budgets = read_budgets(aws, live.management_account_id) if spec.budgets.enabled else []
+    budgets = read_budgets(aws, live.management_account_id) if spec.budgets else []
     return replace(live, roles=tuple(roles), budgets=tuple(budgets))
 
 

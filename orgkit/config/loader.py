@@ -62,7 +62,7 @@ def load_config(path: str | Path) -> Config:
             policies[policy.name] = document
 
     execution_permissions = None
-    execution_file = spec.stackset_roles.execution_policy_file
+    execution_file = spec.stackset_roles.execution_policy_file if spec.stackset_roles else None
     if execution_file is not None:
         execution_permissions, problems = load_document(
             spec, execution_file, path.parent, env, scp=False

@@ -133,7 +133,6 @@ class ProjectSpec(_Model):
 class StackSetRolesSpec(_Model):
     """The role pair self-managed StackSets need; orgkit keeps both in shape."""
 
-    enabled: bool = True
     administration_role: Name = "AWSCloudFormationStackSetAdministrationRole"
     execution_role: Name = "AWSCloudFormationStackSetExecutionRole"
     execution_policy_file: Name | None = Field(
@@ -152,7 +151,6 @@ class NotificationSpec(_Model):
 class BudgetsSpec(_Model):
     """Monthly cost budgets, one per account, kept in the management account."""
 
-    enabled: bool = True
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
     amounts: dict[Environment, float] = Field(
         default_factory=dict, description="Default monthly amount per environment."
@@ -204,8 +202,12 @@ class OrgSpec(_Model):
     ous: list[OUSpec] = Field(default_factory=list)
     accounts: list[AccountSpec] = Field(default_factory=list)
     projects: list[ProjectSpec] = Field(default_factory=list)
-    stackset_roles: StackSetRolesSpec = Field(default_factory=StackSetRolesSpec)
-    budgets: BudgetsSpec = Field(default_factory=BudgetsSpec)
+    stackset_roles: StackSetRolesSpec | None = Field(
+        None, description="Declare to have orgkit keep the StackSet role pair in every account."
+    )
+    budgets: BudgetsSpec | None = Field(
+        None, description="Declare to have orgkit keep a monthly budget for every account."
+    )
 
     def walk_ous(self) -> Iterator[tuple[str, OUSpec, tuple[object, ...]]]:
         """Yield (path, OU, location in the file) for every OU, parents before children."""

@@ -62,7 +62,7 @@ def check_semantics(
         if account.project is not None and spec.project(account.project) is None:
             report((*loc, "project"), f"unknown project {account.project!r}"
                    f"{_suggest(account.project, [p.name for p in spec.projects])}")
-        if (spec.budgets.enabled and account.state == "active" and account.budget is None
+        if (spec.budgets is not None and account.state == "active" and account.budget is None
                 and account.environment not in spec.budgets.amounts):
             report((*loc, "environment"),
                    f"no budget amount for environment {account.environment.value!r}: set "
@@ -70,7 +70,7 @@ def check_semantics(
 
     _check_projects(spec, report)
     budgets = spec.budgets
-    if budgets.enabled and budgets.notifications and not (budgets.emails or budgets.sns_topic_arn):
+    if budgets and budgets.notifications and not (budgets.emails or budgets.sns_topic_arn):
         report(("budgets", "notifications"),
                "budget notifications need a subscriber: set budgets.emails or sns_topic_arn")
 
@@ -100,8 +100,9 @@ def check_semantics(
 
 def _check_projects(spec: OrgSpec, report: Report) -> None:
     names: Counter[str] = Counter(p.name for p in spec.projects)
-    reserved = {spec.organization.access_role, spec.stackset_roles.execution_role,
-                spec.stackset_roles.administration_role}
+    reserved = {spec.organization.access_role}
+    if spec.stackset_roles is not None:
+        reserved |= {spec.stackset_roles.execution_role, spec.stackset_roles.administration_role}
     for index, project in enumerate(spec.projects):
         loc: Loc = ("projects", index)
         if names[project.name] > 1:

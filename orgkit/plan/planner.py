@@ -343,7 +343,7 @@ class _Planner:
     # -- budgets ----------------------------------------------------------------------------
     def _budgets(self) -> None:
         settings = self.spec.budgets
-        if not settings.enabled:
+        if settings is None:
             return
         wanted_names = set()
         subscribers = sorted(

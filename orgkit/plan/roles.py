@@ -54,6 +54,7 @@ class RoleSpec:
 def administration_role(spec: OrgSpec, management_id: str) -> RoleSpec:
     """The StackSet administration role in the management account."""
     roles = spec.stackset_roles
+    assert roles is not None
     return RoleSpec(
         account_email=None,
         role_name=roles.administration_role,
@@ -79,6 +80,7 @@ def execution_role(
 ) -> RoleSpec:
     """The StackSet execution role in a member account."""
     roles = spec.stackset_roles
+    assert roles is not None
     return RoleSpec(
         account_email=account.email.lower(),
         role_name=roles.execution_role,
@@ -134,7 +136,7 @@ def roles_for_account(
 ) -> list[RoleSpec]:
     """Every role orgkit wants in ``account``."""
     wanted = []
-    if spec.stackset_roles.enabled:
+    if spec.stackset_roles is not None:
         wanted.append(execution_role(spec, account, management_id, execution_permissions))
     project = spec.project(account.project)
     if project is not None and project.deployment_role is not None:
@@ -256,9 +258,10 @@ def _boundary(
 ) -> dict[str, Any]:
     protected = sorted({
         f"arn:aws:iam::{account_id}:role/{spec.organization.access_role}",
-        f"arn:aws:iam::{account_id}:role/{spec.stackset_roles.execution_role}",
         f"arn:aws:iam::{account_id}:role/{role.name}",
         f"arn:aws:iam::{account_id}:role/orgkit-*",
+        *([f"arn:aws:iam::{account_id}:role/{spec.stackset_roles.execution_role}"]
+          if spec.stackset_roles else []),
     })
     return {"Version": VERSION, "Statement": [
         {"Sid": "ApplicationServices", "Effect": "Allow",
@@ -313,7 +316,7 @@ def wanted_roles(
 ) -> list[WantedRole]:
     """Every role orgkit wants, given the live account ids by (lower-case) email."""
     wanted: list[WantedRole] = []
-    if spec.stackset_roles.enabled:
+    if spec.stackset_roles is not None:
         wanted.append(WantedRole(None, management_id, None,
                                  administration_role(spec, management_id)))
     for account in spec.accounts:
