@@ -45,6 +45,21 @@ class Sandbox:
             **kwargs,
         )
 
+    def member_client(self, account_id: str, service: str,
+                      role: str = "OrganizationAccountAccessRole") -> Any:
+        """A raw boto3 client acting inside a member account (through its access role)."""
+        credentials = self.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{account_id}:role/{role}", RoleSessionName="sandbox"
+        )["Credentials"]
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+
     def reset(self) -> None:
         """Forget every resource (moto's reset API)."""
         import urllib.request

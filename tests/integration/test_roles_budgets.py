@@ -1,0 +1,201 @@
+"""Roles inside member accounts and budgets in the management account, on a moto server.
+
+Checked with raw boto3 and each member account's own credentials. moto has no UpdateBudget and
+no DescribeSubscribersForNotification: the sandbox adds both (orgkit/sandbox/extensions.py), so
+the budget update path below runs against that extension, not against moto itself.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from orgkit import workflow
+from orgkit.live import AwsContext
+from orgkit.plan import Action, Kind, PlanOptions
+from orgkit.sandbox.server import Sandbox
+from tests.helpers import RecordingReporter, edit_yaml
+
+MANAGEMENT = "123456789012"
+EXECUTION = "AWSCloudFormationStackSetExecutionRole"
+ADMINISTRATION = "AWSCloudFormationStackSetAdministrationRole"
+DEPLOY = "ThemisGuardDeploymentRole"
+
+
+def converge(config: Path) -> workflow.Planned:
+    aws = AwsContext()
+    planned = workflow.make_plan(config, aws, PlanOptions())
+    _, after = workflow.run_apply(planned, aws, RecordingReporter())
+    assert after.empty, after.to_dict()
+    return planned
+
+
+def account_ids(box: Sandbox) -> dict[str, str]:
+    org = box.client("organizations")
+    pages = org.get_paginator("list_accounts").paginate()
+    return {a["Email"]: a["Id"] for page in pages for a in page["Accounts"]}
+
+
+@pytest.fixture
+def applied(sandbox: Sandbox, seed_dir: Path) -> Path:
+    config = seed_dir / "org.yaml"
+    converge(config)
+    return config
+
+
+def test_every_account_has_its_roles_checked_with_its_own_credentials(
+    sandbox: Sandbox, applied: Path
+) -> None:
+    ids = account_ids(sandbox)
+    admin = sandbox.client("iam").get_role(RoleName=ADMINISTRATION)["Role"]
+    assert admin["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "cloudformation.amazonaws.com"
+    }
+    with pytest.raises(ClientError, match="NoSuchEntity"):
+        sandbox.client("iam").get_role(RoleName=DEPLOY)  # not in the management account
+
+    for email, account_id in ids.items():
+        if account_id == MANAGEMENT:
+            continue
+        iam = sandbox.member_client(account_id, "iam")
+        execution = iam.get_role(RoleName=EXECUTION)["Role"]
+        statement = execution["AssumeRolePolicyDocument"]["Statement"][0]
+        assert statement["Principal"] == {
+            "AWS": f"arn:aws:iam::{MANAGEMENT}:role/{ADMINISTRATION}"
+        }
+        assert {"Key": "ManagedBy", "Value": "orgkit"} in execution["Tags"]
+        if email.startswith("themisguard-"):
+            role = iam.get_role(RoleName=DEPLOY)["Role"]
+            assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == (
+                f"arn:aws:iam::{account_id}:policy/{DEPLOY}Boundary"
+            )
+            trust = role["AssumeRolePolicyDocument"]["Statement"]
+            assert [s["Principal"] for s in trust] == [{
+                "Federated": f"arn:aws:iam::{account_id}:oidc-provider/"
+                             "token.actions.githubusercontent.com"
+            }]
+            environment = email.split("-")[1].split("@")[0]
+            subjects = trust[0]["Condition"]["StringLike"][
+                "token.actions.githubusercontent.com:sub"]
+            assert f"repo:delatsi-llc/themisguard:environment:{environment}" in subjects
+            assert not [s for s in subjects if s.endswith(":environment:prod")
+                        and environment != "prod"]
+            providers = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+            assert len(providers) == 1
+            permissions = iam.get_role_policy(RoleName=DEPLOY, PolicyName="orgkit-permissions")
+            resources = json.dumps(permissions["PolicyDocument"])
+            assert f"table/themisguard-*" in resources and '"*"' in resources
+        else:
+            with pytest.raises(ClientError, match="NoSuchEntity"):
+                iam.get_role(RoleName=DEPLOY)
+
+
+def test_every_account_has_its_budget_in_the_management_account(
+    sandbox: Sandbox, applied: Path
+) -> None:
+    ids = account_ids(sandbox)
+    budgets = sandbox.client("budgets")
+    found = {b["BudgetName"]: b for b in budgets.describe_budgets(AccountId=MANAGEMENT)["Budgets"]}
+    expected = {
+        "log-archive@delatsi-llc.com": 100, "themisguard-dev@delatsi-llc.com": 100,
+        "themisguard-staging@delatsi-llc.com": 200, "themisguard-prod@delatsi-llc.com": 500,
+        "sandbox-personal@delatsi-llc.com": 50, "shared-services-dev@delatsi-llc.com": 150,
+    }
+    assert len(found) == 10
+    for email, amount in expected.items():
+        budget = found[f"orgkit-monthly-{ids[email]}"]
+        assert float(budget["BudgetLimit"]["Amount"]) == amount
+        assert budget["CostFilters"] == {"LinkedAccount": [ids[email]]}
+        notifications = budgets.describe_notifications_for_budget(
+            AccountId=MANAGEMENT, BudgetName=budget["BudgetName"])["Notifications"]
+        assert sorted((n["NotificationType"], n["Threshold"]) for n in notifications) == [
+            ("ACTUAL", 80), ("ACTUAL", 100), ("FORECASTED", 100)]
+    # Budgets live in the management account, none in the member accounts themselves.
+    member = sandbox.member_client(ids["themisguard-prod@delatsi-llc.com"], "budgets")
+    assert member.describe_budgets(
+        AccountId=ids["themisguard-prod@delatsi-llc.com"]).get("Budgets", []) == []
+
+
+def test_loosened_trust_and_deleted_budget_are_planned_back(
+    sandbox: Sandbox, applied: Path
+) -> None:
+    ids = account_ids(sandbox)
+    prod = ids["themisguard-prod@delatsi-llc.com"]
+    iam = sandbox.member_client(prod, "iam")
+    loose = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+         "Action": "sts:AssumeRole"}]}
+    iam.update_assume_role_policy(RoleName=DEPLOY, PolicyDocument=json.dumps(loose))
+    iam.delete_role_policy(RoleName=EXECUTION, PolicyName="orgkit-permissions")
+    sandbox.client("budgets").delete_budget(AccountId=MANAGEMENT,
+                                            BudgetName=f"orgkit-monthly-{prod}")
+
+    planned = workflow.make_plan(applied, AwsContext(), PlanOptions())
+    changes = {c.address: c for c in planned.plan.changes}
+    role = changes[f'deployment_role["themisguard-prod@delatsi-llc.com" -> "{DEPLOY}"]']
+    assert role.action is Action.UPDATE and role.before["differs"] == ["trust"]
+    execution = changes[f'deployment_role["themisguard-prod@delatsi-llc.com" -> "{EXECUTION}"]']
+    assert execution.before["differs"] == ["permissions"]
+    budget = changes['budget["themisguard-prod@delatsi-llc.com"]']
+    assert budget.action is Action.CREATE
+    assert len(changes) == 3
+
+    converge(applied)
+    trust = iam.get_role(RoleName=DEPLOY)["Role"]["AssumeRolePolicyDocument"]
+    assert "999999999999" not in json.dumps(trust)
+    assert iam.get_role_policy(RoleName=EXECUTION, PolicyName="orgkit-permissions")
+
+
+def test_amount_and_threshold_changes_are_updates_that_converge(
+    sandbox: Sandbox, applied: Path
+) -> None:
+    def change(data: dict) -> None:
+        data["budgets"]["amounts"]["dev"] = 90
+        data["budgets"]["notifications"][0]["threshold"] = 75
+
+    edit_yaml(applied, change)
+    planned = workflow.make_plan(applied, AwsContext(), PlanOptions())
+    kinds = {(c.kind, c.action) for c in planned.plan.changes}
+    assert kinds == {(Kind.BUDGET, Action.UPDATE)}
+    dev = next(c for c in planned.plan.changes
+               if c.address == 'budget["themisguard-dev@delatsi-llc.com"]')
+    assert (dev.before["amount"], dev.after["amount"]) == (100.0, 90.0)
+    assert len(planned.plan.changes) == 10  # the threshold changed for every account
+
+    converge(applied)
+    prod = account_ids(sandbox)["themisguard-dev@delatsi-llc.com"]
+    budget = sandbox.client("budgets").describe_budget(
+        AccountId=MANAGEMENT, BudgetName=f"orgkit-monthly-{prod}")["Budget"]
+    assert float(budget["BudgetLimit"]["Amount"]) == 90
+
+
+def test_changed_subscribers_are_an_update(sandbox: Sandbox, applied: Path) -> None:
+    edit_yaml(applied, lambda d: d["budgets"].update(emails=["finance@delatsi-llc.com"]))
+    planned = workflow.make_plan(applied, AwsContext(), PlanOptions())
+    assert {c.kind for c in planned.plan.changes} == {Kind.BUDGET}
+    converge(applied)
+
+
+def test_github_trust_can_be_replaced_by_ci_principals(sandbox: Sandbox, applied: Path) -> None:
+    def principals(data: dict) -> None:
+        data["projects"][0]["deployment_role"]["trust"] = {
+            "principal_arns": ["arn:aws:iam::222233334444:role/ci"],
+            "external_id": "themisguard-ci",
+        }
+
+    edit_yaml(applied, principals)
+    planned = converge(applied)
+    org_id = planned.live.organization_id
+    prod = account_ids(sandbox)["themisguard-prod@delatsi-llc.com"]
+    trust = sandbox.member_client(prod, "iam").get_role(RoleName=DEPLOY)["Role"][
+        "AssumeRolePolicyDocument"]
+    assert trust["Statement"] == [{
+        "Sid": "CiPrincipals", "Effect": "Allow",
+        "Principal": {"AWS": ["arn:aws:iam::222233334444:role/ci"]},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": "themisguard-ci",
+                                       "aws:PrincipalOrgID": org_id}},
+    }]
