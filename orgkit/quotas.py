@@ -25,6 +25,9 @@ class Quotas(BaseModel):
     account_name_max_length: int = Field(50, ge=1)
     account_email_max_length: int = Field(64, ge=6)
     policy_name_max_length: int = Field(128, ge=1)
+    template_body_max_bytes: int = Field(
+        51_200, ge=1, description="Largest TemplateBody CloudFormation accepts inline."
+    )
     create_account_in_flight: int = Field(
         5, ge=1, description="CreateAccount requests AWS lets run at once."
     )

@@ -11,6 +11,7 @@ from orgkit.config import Config, load_config
 from orgkit.errors import OrgkitError, SafetyError
 from orgkit.live import AwsContext, LiveOrg, read_org
 from orgkit.live.resources import RoleProbe, read_budgets, read_roles
+from orgkit.live.stacksets import read_stack_sets
 from orgkit.plan import Kind, Plan, PlanOptions, plan
 from orgkit.plan.roles import wanted_roles
 
@@ -46,7 +47,9 @@ def read_live(config: Config, aws: AwsContext) -> LiveOrg:
         )
     roles = read_roles(aws, aws.members(), probes.values())
     budgets = read_budgets(aws, live.management_account_id) if spec.budgets else []
-    return replace(live, roles=tuple(roles), budgets=tuple(budgets))
+    stack_sets = read_stack_sets(aws, [s.name for s in spec.stack_sets])
+    return replace(live, roles=tuple(roles), budgets=tuple(budgets),
+                   stack_sets=tuple(stack_sets))
 
 
 def make_plan(config_path: str | Path, aws: AwsContext, options: PlanOptions) -> Planned:

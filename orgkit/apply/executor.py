@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from orgkit.apply.accounts import AccountRequest, PollPolicy, create_accounts
+from orgkit.apply.stacksets import OperationPoll, StackSetApplier
 from orgkit.config.models import ROOT_PATH
 from orgkit.errors import AwsError
 from orgkit.live.model import LiveOrg
@@ -20,6 +21,7 @@ from orgkit.live.resources import PERMISSIONS_POLICY
 from orgkit.plan.roles import GITHUB_THUMBPRINT, fill_account_id
 
 SCP = "SERVICE_CONTROL_POLICY"
+STACK_KINDS = {Kind.STACK_SET, Kind.STACK_INSTANCE}
 _RETRYABLE = {"ConcurrentModificationException", "TooManyRequestsException"}
 
 
@@ -209,6 +211,10 @@ class _Executor:
             return "closure requested (AWS suspends it, then closes it within 90 days)"
         self.call("remove_account_from_organization", AccountId=before["id"])
         return "removed from the organization"
+
+    def account_id_of(self, after: dict[str, Any]) -> str:
+        """The account id a change names, resolving accounts created in this apply."""
+        return self._account_of(after)[0]
 
     def _account_of(self, after: dict[str, Any]) -> tuple[str, bool]:
         """The account a change is for, and whether this apply just created it."""
@@ -402,6 +408,7 @@ def apply_plan(
     in_flight: int = 5,
     poll: PollPolicy | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    stack_poll: OperationPoll | None = None,
 ) -> ApplyResult:
     """Do exactly the plan's changes, in order; stop at the first failure and say why.
 
@@ -414,6 +421,24 @@ def apply_plan(
     index = 0
     while index < len(changes):
         change = changes[index]
+        if change.kind in STACK_KINDS:
+            run = [change]
+            while index + len(run) < len(changes) and changes[index + len(run)].kind in STACK_KINDS:
+                run.append(changes[index + len(run)])
+            for item in run:
+                reporter.change_started(item)
+            applier = StackSetApplier(
+                aws.client("cloudformation"), executor.account_id_of, reporter.progress,
+                sleep=sleep, poll=stack_poll or OperationPoll())
+            done, errors = applier.run(run)
+            for item, detail in done:
+                reporter.change_done(item, detail)
+            result.done += done
+            if errors:
+                message = "\n".join(e.message for e in errors)
+                raise _stopped(AwsError(message, hint=errors[0].hint), result, len(changes))
+            index += len(run)
+            continue
         if change.kind is Kind.ACCOUNT and change.action is Action.CREATE:
             batch = [change]
             while (

@@ -10,15 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import click
+from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 
 from orgkit import __version__
-from orgkit.config import load_config
+from orgkit.config import Config, load_config
 from orgkit.config.models import OrgSpec
 from orgkit.errors import ConfigError, OrgkitError
 from orgkit.live import AwsContext
 from orgkit.plan import Action, Change, Kind, PlanOptions
 from orgkit.render.plan_view import plan_json, print_plan
+from orgkit.render.templates import lint
 from orgkit import workflow
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -72,6 +74,12 @@ class OrgkitGroup(click.Group):
             if exc.hint:
                 console.print(f"[dim]hint: {exc.hint}[/]", soft_wrap=True)
             code = EXIT_ERROR
+        except (BotoCoreError, ClientError) as exc:
+            console = err()
+            console.print(f"[bold red]error:[/] AWS: {exc}", soft_wrap=True)
+            console.print("[dim]hint: check the credentials, the region and AWS_ENDPOINT_URL; "
+                          "run `orgkit plan` to see where things stand.[/]", soft_wrap=True)
+            code = EXIT_ERROR
         except KeyboardInterrupt:
             err().print("[red]Interrupted.[/] Run `orgkit plan` to see where things stand.")
             code = 130
@@ -115,19 +123,62 @@ def with_destroy_options(fn: Any) -> Any:
     return fn
 
 
+def lint_templates(config: Config) -> None:
+    """cfn-lint every rendered template: errors fail (ConfigError), warnings are shown."""
+    issues = []
+    console = err()
+    for stack_set in config.spec.stack_sets:
+        template = config.templates.get(stack_set.name)
+        if template is None:
+            continue
+        for severity, issue in lint(template, list(stack_set.regions)):
+            if severity == "error":
+                issues.append(issue)
+            elif severity == "warning":
+                console.print(f"[yellow]warning:[/] {issue}", soft_wrap=True)
+    if issues:
+        raise ConfigError(issues)
+
+
 @cli.command()
+@click.option("--lint/--no-lint", default=True, show_default=True,
+              help="Lint the rendered CloudFormation templates with cfn-lint.")
 @click.pass_obj
-def validate(ctx: Context) -> None:
-    """Check org.yaml and the SCP files offline; every problem at once, with file:line."""
+def validate(ctx: Context, lint: bool) -> None:
+    """Check org.yaml, SCPs and templates offline; every problem at once, with file:line."""
     config = load_config(ctx.config)
+    if lint:
+        lint_templates(config)
     spec = config.spec
     ous = sum(1 for _ in spec.walk_ous())
     out().print(
         f"[green]✓[/] {ctx.config} is valid: {ous} OUs, {len(spec.accounts)} accounts, "
         f"{len(spec.policies)} policies "
         f"(largest SCP {max((p.size for p in config.policies.values()), default=0)} of "
-        f"{spec.quotas.scp_max_characters} characters)."
+        f"{spec.quotas.scp_max_characters} characters), {len(spec.stack_sets)} stack sets"
+        + (" (templates lint clean)." if lint and spec.stack_sets else ".")
     )
+
+
+@cli.command()
+@click.option("--out", "out_dir", default="rendered", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write <stack set>.yaml files into.")
+@click.option("--lint/--no-lint", default=True, show_default=True,
+              help="Lint the rendered templates with cfn-lint.")
+@click.pass_obj
+def render(ctx: Context, out_dir: Path, lint: bool) -> None:
+    """Write every stack set's rendered CloudFormation template (offline)."""
+    config = load_config(ctx.config)
+    if lint:
+        lint_templates(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    console = out()
+    for name, template in sorted(config.templates.items()):
+        target = out_dir / f"{name}.yaml"
+        target.write_text(template.body, encoding="utf-8")
+        console.print(f"[green]✓[/] {target}  ({len(template.body.encode())} bytes, from "
+                      f"{template.file})")
 
 
 @cli.command("plan")

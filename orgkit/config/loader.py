@@ -12,7 +12,8 @@ from orgkit.config.jinja import environment
 from orgkit.config.models import OrgSpec
 from orgkit.config.policies import PolicyDocument, load_document, load_policy
 from orgkit.config.source import LineMap, Loc, read_yaml
-from orgkit.config.validate import check_semantics, issue_at
+from orgkit.config.validate import check_semantics, check_stack_sets, issue_at
+from orgkit.render.templates import RenderedTemplate, render_template
 from orgkit.errors import ConfigError, ConfigIssue
 
 
@@ -25,6 +26,7 @@ class Config:
     policies: dict[str, PolicyDocument]
     lines: LineMap = field(repr=False)
     execution_permissions: dict[str, Any] | None = None
+    templates: dict[str, RenderedTemplate] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:
@@ -69,14 +71,29 @@ def load_config(path: str | Path) -> Config:
         )
         issues += problems
 
+    templates: dict[str, RenderedTemplate] = {}
+    for index, stack_set in enumerate(spec.stack_sets):
+        if stack_set.state == "absent":
+            continue
+        if not (path.parent / stack_set.template).is_file():
+            issues.append(issue_at(display, source.lines, ("stack_sets", index, "template"),
+                                   f"stack set {stack_set.name!r}: {stack_set.template} not "
+                                   "found"))
+            continue
+        rendered, problems = render_template(spec, stack_set, path.parent, env)
+        issues += problems
+        if rendered is not None:
+            templates[stack_set.name] = rendered
+
     def report(loc: Loc, message: str) -> None:
         issues.append(issue_at(display, source.lines, loc, message))
 
     check_semantics(spec, policies, report)
+    check_stack_sets(spec, templates, report)
     if issues:
         raise ConfigError(issues)
     return Config(path=path, spec=spec, policies=policies, lines=source.lines,
-                  execution_permissions=execution_permissions)
+                  execution_permissions=execution_permissions, templates=templates)
 
 
 def _pydantic_issue(file: str, lines: LineMap, error: Any) -> ConfigIssue:

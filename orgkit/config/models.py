@@ -166,6 +166,63 @@ class BudgetsSpec(_Model):
     sns_topic_arn: Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:sns:")] | None = None
 
 
+Scalar = str | int | float | bool
+StackSetName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z][-a-zA-Z0-9]{0,127}$")]
+
+
+class OperationPreferencesSpec(_Model):
+    """How StackSets rolls an operation out across accounts and regions."""
+
+    max_concurrent_count: int | None = Field(None, ge=1)
+    max_concurrent_percentage: int | None = Field(None, ge=1, le=100)
+    failure_tolerance_count: int | None = Field(None, ge=0)
+    failure_tolerance_percentage: int | None = Field(None, ge=0, le=100)
+    region_order: list[Name] = Field(default_factory=list)
+    region_concurrency: Literal["SEQUENTIAL", "PARALLEL"] = "SEQUENTIAL"
+
+
+class StackSetTargetsSpec(_Model):
+    """Which accounts get an instance: those matching every filter given, plus `accounts`."""
+
+    ous: list[str] = Field(
+        default_factory=list, description="OU paths, nested OUs included; `/` is every account."
+    )
+    projects: list[Name] = Field(default_factory=list)
+    environments: list[Environment] = Field(default_factory=list)
+    accounts: list[EmailStr] = Field(
+        default_factory=list, description="Accounts added whatever the filters say."
+    )
+
+
+class StackSetSpec(_Model):
+    """A self-managed CloudFormation stack set rendered from a jinja2 template."""
+
+    name: StackSetName
+    template: Name = Field(description="Path relative to org.yaml, rendered with jinja2.")
+    description: str = ""
+    project: Name | None = Field(None, description="The template's `project` (jinja2).")
+    parameters: dict[str, Scalar] = Field(
+        default_factory=dict,
+        description="Stack set parameters; ${OrganizationId} and ${ManagementAccountId} "
+        "are filled in.",
+    )
+    environment_parameters: dict[Environment, dict[str, Scalar]] = Field(
+        default_factory=dict, description="Per-environment overrides of stack instances."
+    )
+    targets: StackSetTargetsSpec
+    regions: list[Name] = Field(min_length=1)
+    capabilities: list[
+        Literal["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+    ] = Field(default_factory=lambda: ["CAPABILITY_NAMED_IAM"])
+    operation_preferences: OperationPreferencesSpec = Field(
+        default_factory=OperationPreferencesSpec
+    )
+    state: Literal["present", "absent"] = Field(
+        "present", description="`absent` deletes the instances and the stack set "
+        "(needs --allow-destroy)."
+    )
+
+
 class AccountSpec(_Model):
     """A member account, identified by its email."""
 
@@ -208,6 +265,7 @@ class OrgSpec(_Model):
     budgets: BudgetsSpec | None = Field(
         None, description="Declare to have orgkit keep a monthly budget for every account."
     )
+    stack_sets: list[StackSetSpec] = Field(default_factory=list)
 
     def walk_ous(self) -> Iterator[tuple[str, OUSpec, tuple[object, ...]]]:
         """Yield (path, OU, location in the file) for every OU, parents before children."""

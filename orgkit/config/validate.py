@@ -149,3 +149,67 @@ def _suggest(value: str, known: Any) -> str:
 def issue_at(file: str, lines: Any, loc: Loc, message: str) -> ConfigIssue:
     """A ConfigIssue for a location in org.yaml."""
     return ConfigIssue(file, lines.line(loc), format_loc(loc), message)
+
+
+def check_stack_sets(spec: OrgSpec, templates: dict[str, Any], report: Report) -> None:
+    """Stack sets: unique names, roles declared, targets and parameters that resolve."""
+    if spec.stack_sets and spec.stackset_roles is None:
+        report(("stack_sets",), "self-managed stack sets need the role pair: declare "
+                                "stackset_roles")
+    names: Counter[str] = Counter(s.name for s in spec.stack_sets)
+    ou_paths = {path for path, _, _ in spec.walk_ous()} | {ROOT_PATH}
+    emails = {a.email.lower() for a in spec.accounts}
+    projects = [p.name for p in spec.projects]
+    for index, stack_set in enumerate(spec.stack_sets):
+        loc: Loc = ("stack_sets", index)
+        if names[stack_set.name] > 1:
+            report((*loc, "name"), f"duplicate stack set {stack_set.name!r}")
+        targets = stack_set.targets
+        for i, path in enumerate(targets.ous):
+            if path not in ou_paths:
+                report((*loc, "targets", "ous", i), f"unknown OU {path!r}{_suggest(path, ou_paths)}")
+        for i, name in enumerate(targets.projects):
+            if name not in projects:
+                report((*loc, "targets", "projects", i),
+                       f"unknown project {name!r}{_suggest(name, projects)}")
+        for i, email in enumerate(targets.accounts):
+            if email.lower() not in emails:
+                report((*loc, "targets", "accounts", i), f"unknown account {email!r}")
+        prefs = stack_set.operation_preferences
+        if prefs.max_concurrent_count is not None and prefs.max_concurrent_percentage is not None:
+            report((*loc, "operation_preferences"),
+                   "give max_concurrent_count or max_concurrent_percentage, not both")
+        if (prefs.failure_tolerance_count is not None
+                and prefs.failure_tolerance_percentage is not None):
+            report((*loc, "operation_preferences"),
+                   "give failure_tolerance_count or failure_tolerance_percentage, not both")
+        for region in prefs.region_order:
+            if region not in stack_set.regions:
+                report((*loc, "operation_preferences", "region_order"),
+                       f"region {region!r} is not one of the stack set's regions")
+        template = templates.get(stack_set.name)
+        if template is None:
+            continue
+        size = len(template.body.encode())
+        if size > spec.quotas.template_body_max_bytes:
+            report((*loc, "template"), f"rendered template is {size} bytes; CloudFormation "
+                   f"accepts {spec.quotas.template_body_max_bytes} inline")
+        declared = template.parameters
+        for key in stack_set.parameters:
+            if key not in declared:
+                report((*loc, "parameters", key), f"the template has no parameter {key!r}"
+                       f"{_suggest(key, declared)}")
+        for environment, values in stack_set.environment_parameters.items():
+            for key in values:
+                if key not in declared:
+                    report((*loc, "environment_parameters", environment.value, key),
+                           f"the template has no parameter {key!r}{_suggest(key, declared)}")
+        given = set(stack_set.parameters) | {"Environment"}
+        for key, declaration in declared.items():
+            if key in given or "Default" in (declaration or {}):
+                continue
+            envs = stack_set.targets.environments or list(stack_set.environment_parameters)
+            if not envs or any(key not in stack_set.environment_parameters.get(e, {})
+                               for e in envs):
+                report((*loc, "parameters"),
+                       f"the template's parameter {key!r} has no default and no value here")

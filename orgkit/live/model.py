@@ -107,6 +107,33 @@ class LiveBudget:
 
 
 @dataclass(frozen=True)
+class LiveStackInstance:
+    """One stack instance: an account and region of a stack set."""
+
+    account_id: str
+    region: str
+    status: str  # CURRENT | OUTDATED | INOPERABLE
+    status_reason: str = ""
+    detailed_status: str = ""
+    overrides: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class LiveStackSet:
+    """A stack set orgkit declares, as CloudFormation has it."""
+
+    name: str
+    status: str
+    description: str
+    template_body: str
+    parameters: tuple[tuple[str, str], ...]
+    capabilities: tuple[str, ...]
+    administration_role_arn: str
+    execution_role_name: str
+    instances: tuple[LiveStackInstance, ...] = ()
+
+
+@dataclass(frozen=True)
 class LiveOrg:
     """Everything plan needs to know about the organization, read once."""
 
@@ -121,6 +148,7 @@ class LiveOrg:
     pending_accounts: tuple[PendingAccount, ...] = ()
     roles: tuple[LiveRole, ...] = ()
     budgets: tuple[LiveBudget, ...] = ()
+    stack_sets: tuple[LiveStackSet, ...] = ()
 
     def role(self, account_id: str, role_name: str) -> LiveRole | None:
         """The role as read, or None when it was not read."""
@@ -128,6 +156,11 @@ class LiveOrg:
             if role.account_id == account_id and role.role_name == role_name:
                 return role
         return None
+
+    @cached_property
+    def stack_set_by_name(self) -> dict[str, LiveStackSet]:
+        """Declared stack sets that exist, keyed by name."""
+        return {s.name: s for s in self.stack_sets}
 
     @cached_property
     def budget_by_name(self) -> dict[str, LiveBudget]:
@@ -181,6 +214,11 @@ class LiveOrg:
         )
         data["roles"] = sorted(data["roles"], key=lambda r: (r["account_id"], r["role_name"]))
         data["budgets"] = sorted(data["budgets"], key=lambda b: b["name"])
+        data["stack_sets"] = sorted(data["stack_sets"], key=lambda s: s["name"])
+        for stack_set in data["stack_sets"]:
+            stack_set["instances"] = sorted(
+                stack_set["instances"], key=lambda i: (i["account_id"], i["region"])
+            )
         return data
 
     def fingerprint(self) -> str:

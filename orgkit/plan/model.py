@@ -32,6 +32,8 @@ class Kind(str, Enum):
     POLICY_ATTACHMENT = "policy_attachment"
     DEPLOYMENT_ROLE = "deployment_role"
     BUDGET = "budget"
+    STACK_SET = "stack_set"
+    STACK_INSTANCE = "stack_instance"
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Order (dependencies first, destruction last): policy types, OU renames and creations (parents
 first), policies, account creations, account updates (moves, tags), attachments, roles in the
-accounts, budgets, then the destructive changes: detachments, account closures and removals, policy deletions, and OU
+accounts, budgets, stack sets each with its instances, then the destructive changes: detachments, account closures and removals, policy deletions, and OU
 deletions (children first). Destructive changes are held back unless their flag is given.
 """
 
@@ -17,6 +17,7 @@ from orgkit.live.model import LiveAccount, LiveOrg, LiveOU, LiveRole
 from orgkit.plan.model import Action, Change, Kind, Plan, Unmanaged, address
 from orgkit.plan.policy_doc import equivalent
 from orgkit.plan.roles import ACCOUNT_ID, RoleSpec, wanted_roles
+from orgkit.plan.stacksets import plan_stack_sets
 
 SCP = "SERVICE_CONTROL_POLICY"
 MANAGED_BY = ("ManagedBy", "orgkit")
@@ -67,6 +68,10 @@ class _Planner:
         self._attachments()
         self._roles()
         self._budgets()
+        stack_sets = plan_stack_sets(self.config, self.live)
+        self.changes += stack_sets.changes
+        self.destructive += stack_sets.destructive
+        self.warnings += stack_sets.warnings
         self._destroy_ous()
         allowed, held = [], []
         for change in self.destructive:
@@ -449,7 +454,14 @@ def _role_differences(wanted: RoleSpec, live: LiveRole, account_id: str) -> list
     return differ
 
 
-_DESTROY_ORDER = {Kind.POLICY_ATTACHMENT: 0, Kind.ACCOUNT: 1, Kind.POLICY: 2, Kind.OU: 3}
+_DESTROY_ORDER = {
+    Kind.STACK_INSTANCE: 0,
+    Kind.STACK_SET: 1,
+    Kind.POLICY_ATTACHMENT: 2,
+    Kind.ACCOUNT: 3,
+    Kind.POLICY: 4,
+    Kind.OU: 5,
+}
 
 
 def _destroy_order(changes: list[Change]) -> list[Change]:

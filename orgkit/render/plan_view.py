@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from orgkit.plan.model import Action, Change, Kind, Plan
+from orgkit.plan.stacksets import template_diff
 
 STYLE = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red"}
 HEADINGS = {
@@ -20,6 +21,8 @@ HEADINGS = {
     Kind.POLICY_ATTACHMENT: "Policy attachments",
     Kind.DEPLOYMENT_ROLE: "Roles in accounts",
     Kind.BUDGET: "Budgets",
+    Kind.STACK_SET: "Stack sets",
+    Kind.STACK_INSTANCE: "Stack instances",
 }
 
 
@@ -95,6 +98,10 @@ def _details(change: Change) -> list[str]:
         return _role_details(change, before, after)
     if change.kind is Kind.BUDGET:
         return _budget_details(change, before, after)
+    if change.kind is Kind.STACK_SET:
+        return _stack_set_details(change, before, after)
+    if change.kind is Kind.STACK_INSTANCE:
+        return _instance_details(change, before, after)
     if change.action is Action.UPDATE:
         keys = [k for k in after if k not in ("id", "email") and before.get(k) != after[k]]
         return [f"{k}: {_short(before.get(k))} -> {_short(after[k])}" for k in keys]
@@ -152,3 +159,34 @@ def _budget_details(change: Change, before: dict[str, Any], after: dict[str, Any
     if before.get("linked_accounts") != [after["account_id"]]:
         lines.append(f"filter: {before.get('linked_accounts')} -> [{after['account_id']}]")
     return lines
+
+
+def _stack_set_details(change: Change, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    if change.action is Action.CREATE:
+        params = ", ".join(f"{k}={v}" for k, v in after["parameters"].items())
+        return [f"from {after['template_file']}; parameters: {params or 'none'}"]
+    if change.action is Action.DELETE:
+        return ["delete the stack set (its instances are deleted first)"]
+    lines = []
+    for part in before.get("differs", []):
+        if part == "template":
+            lines.append("template:")
+            lines += template_diff(before["template_body"], after["template_body"])
+        elif part == "parameters":
+            keys = sorted(set(before["parameters"]) | set(after["parameters"]))
+            lines += [f"parameter {k}: {before['parameters'].get(k)!r} -> "
+                      f"{after['parameters'].get(k)!r}"
+                      for k in keys if before["parameters"].get(k) != after["parameters"].get(k)]
+        else:
+            lines.append(f"{part}: {_short(before.get(part.rstrip('s')) or before.get(part))}"
+                         f" -> {_short(after.get(part.rstrip('s')) or after.get(part))}")
+    return lines
+
+
+def _instance_details(change: Change, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    if change.action is Action.DELETE:
+        return [f"delete the stack in {before['account_id']} {before['region']}"]
+    overrides = ", ".join(f"{k}={v}" for k, v in after["overrides"].items())
+    if change.action is Action.UPDATE:
+        return [f"overrides: {_short(before['overrides'])} -> {_short(after['overrides'])}"]
+    return [f"overrides: {overrides or 'none'}"]

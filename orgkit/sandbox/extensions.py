@@ -1,25 +1,122 @@
-"""Budgets calls moto 5.2 lacks, added to the sandbox's own moto (in this process only).
+"""Gaps of moto 5.2 filled in the sandbox's own moto (in this process only).
 
-moto stores budgets and their subscribers but implements neither ``UpdateBudget`` nor
-``DescribeSubscribersForNotification``; without them a budget could be created but never
-updated or compared. These extensions follow AWS's documented behaviour for the fields orgkit
-uses (limit, time unit, cost filters; subscribers of one notification) and nothing more.
-They change no production code path: orgkit sends the same calls to AWS.
+The sandbox runs moto's server in orgkit's process (``orgkit.sandbox.server``), so these patches
+reach every request it serves. Each one fills a documented gap and nothing more:
+
+* Budgets: moto stores budgets and their subscribers but implements neither ``UpdateBudget`` nor
+  ``DescribeSubscribersForNotification``; without them a budget could be created but never
+  updated or compared. The added calls follow AWS's documented behaviour for the fields orgkit
+  uses (limit, time unit, cost filters; subscribers of one notification).
+* CloudFormation, so that orgkit's templates (``templates/*.yaml.j2``), which are correct for real
+  AWS, deploy unchanged:
+
+  - ``AWS::KMS::Key`` ``Tags`` in CloudFormation's shape (``Key``/``Value``);
+  - ``Outputs`` with both a ``Condition`` and an ``Export``;
+  - stand-ins for ``AWS::WAFv2::WebACL``, ``AWS::GuardDuty::Detector`` and
+    ``AWS::CloudWatch::Alarm``, types moto's CloudFormation skips.
+
+  moto builds the stacks of StackSet instances (``StackSet:<name>`` in each target account) with
+  the same parsing code as ``CreateStack``, so these apply to stack sets as well.
+
+None of this changes a production code path: orgkit sends the same calls and the same templates
+to AWS. The patches lean on moto's internals; the sandbox is pinned to moto ``>=5.2,<5.3`` and each
+patch checks what it relies on when installed, raising :class:`MotoGapError` (naming the gap)
+instead of silently doing nothing when moto has changed.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
 
-_installed = False
+MOTO_PIN = ">=5.2,<5.3"
+
+_applied: set[str] = set()
+# The stand-in classes registered with moto (kept alive here: moto finds them through
+# CloudFormationModel.__subclasses__(), which holds only weak references).
+_stand_ins: list[type] = []
+
+
+class MotoGapError(RuntimeError):
+    """moto no longer looks the way a sandbox patch expects, so the patch cannot be trusted."""
+
+    def __init__(self, gap: str, problem: str) -> None:
+        super().__init__(
+            f"sandbox patch for the moto gap '{gap}' cannot be applied: {problem} "
+            f"(moto {_moto_version()}; the sandbox is pinned to moto{MOTO_PIN}). Re-check the "
+            "patch in orgkit/sandbox/extensions.py against this moto, or drop it if moto now "
+            "fills the gap itself."
+        )
+        self.gap = gap
 
 
 def install() -> None:
-    """Teach moto's budgets service the two missing calls (idempotent)."""
-    global _installed
-    if _installed:
-        return
+    """Apply every sandbox patch to moto (idempotent; a patch already applied is skipped)."""
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("budgets", _add_budgets_calls),
+        ("kms-key-tags", patch_kms_key_tags),
+        ("output-conditions", patch_output_conditions),
+        ("stand-ins", register_stand_ins),
+    ]
+    for name, step in steps:
+        if name not in _applied:
+            step()
+            _applied.add(name)
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+
+def _moto_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("moto")
+    except Exception:  # pragma: no cover - moto is importable, so it is installed
+        return "unknown"
+
+
+def _require(owner: Any, name: str, gap: str) -> Any:
+    """``owner.name``, or a :class:`MotoGapError` naming ``gap`` when moto has no such thing."""
+    try:
+        return getattr(owner, name)
+    except AttributeError:
+        label = getattr(owner, "__qualname__", None) or getattr(owner, "__name__", repr(owner))
+        raise MotoGapError(gap, f"{label}.{name} is missing") from None
+
+
+def _require_params(function: Callable[..., Any], names: Iterable[str], gap: str) -> None:
+    """Check that moto's ``function`` still takes the keyword arguments a patch passes it."""
+    parameters = inspect.signature(function).parameters
+    missing = [name for name in names if name not in parameters]
+    if missing:
+        raise MotoGapError(gap, f"{function.__qualname__}() no longer takes {', '.join(missing)}")
+
+
+def _require_classmethod(owner: type, name: str, gap: str) -> Callable[..., Any]:
+    """The function behind the classmethod ``owner.name`` (so a patch can wrap it)."""
+    found = inspect.getattr_static(owner, name, None)
+    if not isinstance(found, classmethod):
+        raise MotoGapError(gap, f"{owner.__qualname__}.{name} is not a classmethod any more")
+    function: Callable[..., Any] = found.__func__
+    return function
+
+
+def _tags_dict(tags: list[dict[str, str]] | None) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in tags or []}
+
+
+# ------------------------------------------------------------------------------------ budgets
+
+
+def _add_budgets_calls() -> None:
+    """Teach moto's budgets service ``UpdateBudget`` and ``DescribeSubscribersForNotification``.
+
+    moto gap: both calls are unimplemented (HTTP 500 over the server). Production code is
+    unchanged: orgkit sends the same calls to AWS.
+    """
     from moto.budgets.exceptions import NotFoundException
     from moto.budgets.models import BudgetsBackend
     from moto.budgets.responses import BudgetsResponse
@@ -64,7 +161,6 @@ def install() -> None:
     BudgetsResponse.describe_subscribers_for_notification = (  # type: ignore[attr-defined]
         describe_subscribers_for_notification
     )
-    _installed = True
 
 
 def _same_notification(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -72,3 +168,382 @@ def _same_notification(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return all(a.get(k) == b.get(k) for k in keys) and float(a["Threshold"]) == float(
         b["Threshold"]
     )
+
+
+# -------------------------------------------------------------------------------- KMS key tags
+
+_KMS_TAGS_GAP = "AWS::KMS::Key Tags in CloudFormation shape"
+
+
+def patch_kms_key_tags() -> None:
+    """Translate ``AWS::KMS::Key`` ``Tags`` from CloudFormation's shape to the KMS API's.
+
+    moto gap: a template's key tags are ``[{Key, Value}]`` (CloudFormation's shape), but moto's
+    ``Key.create_from_cloudformation_json`` hands them unchanged to the KMS tagger, which wants
+    the API's ``[{TagKey, TagValue}]`` and raises ``KeyError('TagKey')``; the key is then never
+    created and the stack fails on the first ``!GetAtt`` of it ("Fn::GetAtt references undefined
+    resource"). The patch translates the tags on the way in, so templates keep the real
+    CloudFormation shape. It changes no production path: only moto's CloudFormation is patched.
+    """
+    from moto.kms.models import Key
+
+    original = _require_classmethod(Key, "create_from_cloudformation_json", _KMS_TAGS_GAP)
+    _require_params(original, ("resource_name", "cloudformation_json", "account_id",
+                               "region_name"), _KMS_TAGS_GAP)
+
+    def create_from_cloudformation_json(cls: type[Key], resource_name: str,
+                                        cloudformation_json: dict[str, Any], account_id: str,
+                                        region_name: str, **kwargs: Any) -> Key:
+        properties = cloudformation_json.get("Properties") or {}
+        if properties.get("Tags"):
+            tags = [{"TagKey": tag["Key"], "TagValue": tag["Value"]} if "Key" in tag else tag
+                    for tag in properties["Tags"]]
+            cloudformation_json = {**cloudformation_json,
+                                   "Properties": {**properties, "Tags": tags}}
+        key: Key = original(cls, resource_name, cloudformation_json, account_id, region_name,
+                            **kwargs)
+        return key
+
+    Key.create_from_cloudformation_json = classmethod(  # type: ignore[assignment]
+        create_from_cloudformation_json
+    )
+
+
+# --------------------------------------------------------------------- conditional exports
+
+_OUTPUT_CONDITION_GAP = "conditional Outputs with an Export"
+
+
+def patch_output_conditions() -> None:
+    """Make moto skip exported ``Outputs`` whose ``Condition`` is false, as CloudFormation does.
+
+    moto gap: ``OutputMap.exports`` evaluates every Output that has an ``Export`` and ignores
+    the Output's ``Condition`` (moto's plain outputs honour it), so exporting a conditional
+    resource (``WebAclArn``, prod only, in themisguard-platform) fails the dev and staging stacks
+    with "Fn::GetAtt references undefined resource". Real CloudFormation neither evaluates nor
+    exports such an Output. It changes no production path: only moto's CloudFormation is patched.
+    """
+    from moto.cloudformation import parsing
+
+    gap = _OUTPUT_CONDITION_GAP
+    output_map = _require(parsing, "OutputMap", gap)
+    export_class = _require(parsing, "Export", gap)
+    clean_json = _require(parsing, "clean_json", gap)
+    if not isinstance(inspect.getattr_static(output_map, "exports", None), property):
+        raise MotoGapError(gap, "OutputMap.exports is not a property any more")
+    _require_params(output_map.__init__, ("resources", "template", "stack_id"), gap)
+    _require_params(export_class.__init__, ("exporting_stack_id", "name", "value"), gap)
+
+    def exports(self: Any) -> list[Any]:
+        try:
+            outputs: dict[str, Any] = self._output_json_map or {}
+            resources = self._resource_map
+            conditions = resources.lazy_condition_map
+            stack_id = self._stack_id
+        except AttributeError as exc:
+            raise MotoGapError(gap, f"OutputMap changed its internals ({exc})") from exc
+        found = []
+        for output in outputs.values():
+            condition = output.get("Condition")
+            if condition is not None and not (condition in conditions and conditions[condition]):
+                continue  # the Output does not exist, so neither does its export
+            export = output.get("Export")
+            if export:
+                found.append(export_class(stack_id, clean_json(export.get("Name"), resources),
+                                          clean_json(output.get("Value"), resources)))
+        return found
+
+    output_map.exports = property(exports)
+
+
+# ---------------------------------------------------------------------------------- stand-ins
+
+_STAND_IN_GAP = "resource types moto's CloudFormation skips (WAFv2 web ACL, GuardDuty, alarms)"
+
+
+class _StandIn:
+    """What the CloudFormation stand-ins share (a mixin, not a CloudFormationModel).
+
+    moto finds resource types through ``CloudFormationModel.__subclasses__()``: *direct*
+    subclasses only. So the shared behaviour lives in this mixin and each registered class is
+    ``(<stand-in>, CloudFormationModel)``, created by :func:`register_stand_ins`.
+    """
+
+    CFN_TYPE: ClassVar[str]
+    NAME_PROPERTY: ClassVar[str] = ""
+    ATTRIBUTES: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.CFN_TYPE
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRIBUTES
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: Any, *args: Any,
+                                        **kwargs: Any) -> Any:
+        # moto redeploys nothing on stack set updates either; keep the resource as it is.
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, *args: Any, **kwargs: Any) -> None:
+        # Only reached when the instance has no delete(); every stand-in has one.
+        return None
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attribute_name not in self.ATTRIBUTES:
+            raise UnformattedGetAttTemplateException()
+        return str(self._attributes()[attribute_name])
+
+    def _attributes(self) -> dict[str, str]:
+        raise NotImplementedError
+
+
+class _WebAclStandIn(_StandIn):
+    """``AWS::WAFv2::WebACL``, created through moto's own WAFv2 backend."""
+
+    CFN_TYPE = "AWS::WAFv2::WebACL"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = frozenset({"Arn", "Id"})
+    acl: Any
+    scope: str
+
+    @staticmethod
+    def _backend(account_id: str, region_name: str, scope: str) -> Any:
+        from moto.wafv2.models import GLOBAL_REGION, wafv2_backends
+
+        return wafv2_backends[account_id][GLOBAL_REGION if scope == "CLOUDFRONT" else region_name]
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str,
+                                        cloudformation_json: dict[str, Any], account_id: str,
+                                        region_name: str, **kwargs: Any) -> _WebAclStandIn:
+        props = cloudformation_json["Properties"]
+        self = cls()
+        self.scope = props["Scope"]
+        self.acl = cls._backend(account_id, region_name, self.scope).create_web_acl(
+            name=props.get("Name", resource_name), visibility_config=props["VisibilityConfig"],
+            default_action=props["DefaultAction"], scope=self.scope,
+            description=props.get("Description", ""), tags=props.get("Tags", []),
+            rules=props.get("Rules", []), association_config=props.get("AssociationConfig"),
+            captcha_config=props.get("CaptchaConfig"),
+            challenge_config=props.get("ChallengeConfig"),
+            custom_response_bodies=props.get("CustomResponseBodies"),
+            token_domains=props.get("TokenDomains"),
+        )
+        return self
+
+    @property
+    def physical_resource_id(self) -> str:
+        return f"{self.acl.name}|{self.acl.id}|{self.scope}"  # what Ref returns on AWS
+
+    def _attributes(self) -> dict[str, str]:
+        return {"Arn": self.acl.arn, "Id": self.acl.id}
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self._backend(account_id, region_name, self.scope).delete_web_acl(
+            name=self.acl.name, scope=self.scope, _id=self.acl.id, lock_token=self.acl.lock_token
+        )
+
+
+class _DetectorStandIn(_StandIn):
+    """``AWS::GuardDuty::Detector``, created through moto's own GuardDuty backend."""
+
+    CFN_TYPE = "AWS::GuardDuty::Detector"
+    ATTRIBUTES = frozenset({"Id"})
+    detector_id: str
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str,
+                                        cloudformation_json: dict[str, Any], account_id: str,
+                                        region_name: str, **kwargs: Any) -> _DetectorStandIn:
+        from moto.guardduty.models import guardduty_backends
+
+        props = cloudformation_json["Properties"]
+        self = cls()
+        self.detector_id = guardduty_backends[account_id][region_name].create_detector(
+            enable=props["Enable"],
+            finding_publishing_frequency=props.get("FindingPublishingFrequency", "SIX_HOURS"),
+            data_sources=props.get("DataSources", {}), tags=_tags_dict(props.get("Tags")),
+            features=props.get("Features", []),
+        )
+        return self
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.detector_id
+
+    def _attributes(self) -> dict[str, str]:
+        return {"Id": self.detector_id}
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.guardduty.models import guardduty_backends
+
+        guardduty_backends[account_id][region_name].delete_detector(detector_id=self.detector_id)
+
+
+class _AlarmStandIn(_StandIn):
+    """``AWS::CloudWatch::Alarm``, created through moto's own CloudWatch backend.
+
+    Needed by the alarms themselves and by the dashboard, whose alarm widget ``!GetAtt``s them.
+    """
+
+    CFN_TYPE = "AWS::CloudWatch::Alarm"
+    NAME_PROPERTY = "AlarmName"
+    ATTRIBUTES = frozenset({"Arn"})
+    alarm: Any
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str,
+                                        cloudformation_json: dict[str, Any], account_id: str,
+                                        region_name: str, **kwargs: Any) -> _AlarmStandIn:
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        props = cloudformation_json["Properties"]
+        self = cls()
+        self.alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=props.get("AlarmName", resource_name), namespace=props.get("Namespace"),
+            metric_name=props.get("MetricName"),
+            comparison_operator=props["ComparisonOperator"],
+            evaluation_periods=props["EvaluationPeriods"], period=props.get("Period"),
+            threshold=props.get("Threshold"), statistic=props.get("Statistic"),
+            description=props.get("AlarmDescription"),
+            dimensions=props.get("Dimensions", []), alarm_actions=props.get("AlarmActions", []),
+            metric_data_queries=_metric_data_queries(props.get("Metrics")),
+            datapoints_to_alarm=props.get("DatapointsToAlarm"),
+            extended_statistic=props.get("ExtendedStatistic"),
+            ok_actions=props.get("OKActions"),
+            insufficient_data_actions=props.get("InsufficientDataActions"),
+            unit=props.get("Unit"), actions_enabled=props.get("ActionsEnabled", True),
+            treat_missing_data=props.get("TreatMissingData"),
+            threshold_metric_id=props.get("ThresholdMetricId"), tags=props.get("Tags"),
+        )
+        return self
+
+    @property
+    def physical_resource_id(self) -> str:
+        return str(self.alarm.name)
+
+    def _attributes(self) -> dict[str, str]:
+        return {"Arn": self.alarm.alarm_arn}
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        cloudwatch_backends[account_id][region_name].delete_alarms(alarm_names=[self.alarm.name])
+
+
+def _metric_data_queries(metrics: list[dict[str, Any]] | None) -> list[Any] | None:
+    """An alarm's ``Metrics`` (CloudFormation shape) as moto's ``MetricDataQuery`` objects."""
+    if not metrics:
+        return None
+    from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat
+
+    queries = []
+    for query in metrics:
+        stat = None
+        if "MetricStat" in query:
+            metric_stat = query["MetricStat"]
+            metric = metric_stat["Metric"]
+            stat = MetricStat(
+                metric=Metric(
+                    metric_name=metric["MetricName"], namespace=metric["Namespace"],
+                    dimensions=[Dimension(d["Name"], d["Value"])
+                                for d in metric.get("Dimensions", [])],
+                ),
+                period=metric_stat.get("Period"), stat=metric_stat.get("Stat"),
+                unit=metric_stat.get("Unit"),
+            )
+        queries.append(MetricDataQuery(
+            query_id=query["Id"], label=query.get("Label"), period=query.get("Period"),
+            return_data=query.get("ReturnData"), expression=query.get("Expression"),
+            metric_stat=stat,
+        ))
+    return queries
+
+
+_STAND_IN_MIXINS: tuple[type[_StandIn], ...] = (_WebAclStandIn, _DetectorStandIn, _AlarmStandIn)
+
+
+def _check_stand_in_internals() -> None:
+    """Fail loudly if the moto calls the stand-ins make have changed."""
+    from moto.cloudwatch import models as cloudwatch
+    from moto.guardduty import models as guardduty
+    from moto.wafv2 import models as wafv2
+
+    gap = _STAND_IN_GAP
+    for module, names in ((wafv2, ("wafv2_backends", "GLOBAL_REGION", "WAFV2Backend")),
+                          (guardduty, ("guardduty_backends", "GuardDutyBackend")),
+                          (cloudwatch, ("cloudwatch_backends", "CloudWatchBackend", "Dimension",
+                                        "Metric", "MetricStat", "MetricDataQuery"))):
+        for name in names:
+            _require(module, name, gap)
+    _require_params(wafv2.WAFV2Backend.create_web_acl, (
+        "name", "visibility_config", "default_action", "scope", "description", "tags", "rules",
+        "association_config", "captcha_config", "challenge_config", "custom_response_bodies",
+        "token_domains"), gap)
+    _require_params(wafv2.WAFV2Backend.delete_web_acl, ("name", "scope", "_id", "lock_token"), gap)
+    _require_params(guardduty.GuardDutyBackend.create_detector, (
+        "enable", "finding_publishing_frequency", "data_sources", "tags", "features"), gap)
+    _require_params(guardduty.GuardDutyBackend.delete_detector, ("detector_id",), gap)
+    _require_params(cloudwatch.CloudWatchBackend.put_metric_alarm, (
+        "name", "namespace", "metric_name", "comparison_operator", "evaluation_periods",
+        "period", "threshold", "statistic", "description", "dimensions", "alarm_actions",
+        "metric_data_queries", "datapoints_to_alarm", "extended_statistic", "ok_actions",
+        "insufficient_data_actions", "unit", "actions_enabled", "treat_missing_data",
+        "threshold_metric_id", "tags"), gap)
+    _require_params(cloudwatch.CloudWatchBackend.delete_alarms, ("alarm_names",), gap)
+    _require_params(cloudwatch.MetricStat.__init__, ("metric", "period", "stat", "unit"), gap)
+    _require_params(cloudwatch.Metric.__init__, ("metric_name", "namespace", "dimensions"), gap)
+    _require_params(cloudwatch.MetricDataQuery.__init__, (
+        "query_id", "label", "period", "return_data", "expression", "metric_stat"), gap)
+
+
+def register_stand_ins() -> None:
+    """Register CloudFormation stand-ins for WAFv2 web ACLs, GuardDuty detectors and alarms.
+
+    moto gap: moto's CloudFormation has no model for ``AWS::WAFv2::WebACL``,
+    ``AWS::GuardDuty::Detector`` or ``AWS::CloudWatch::Alarm``; it skips them with a warning, so
+    every ``!Ref``/``!GetAtt`` of them (the web ACL's logging configuration and export, the
+    detector id output, the dashboard's alarm widget) fails the stack. Each stand-in creates the
+    resource through moto's own WAFv2, GuardDuty or CloudWatch backend, so it is then visible
+    through those services' APIs (and removed with the stack). It changes no production path:
+    only moto's CloudFormation is extended.
+    """
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+
+    gap = _STAND_IN_GAP
+    caches = [_require(parsing, name, gap)
+              for name in ("get_model_list", "get_model_map", "get_name_type_map")]
+    if not all(callable(getattr(cache, "cache_clear", None)) for cache in caches):
+        raise MotoGapError(gap, "moto's CloudFormation model lookups are no longer lru_caches")
+    _check_stand_in_internals()
+    native = {model.cloudformation_type() for model in CloudFormationModel.__subclasses__()}
+    already = sorted(native & {mixin.CFN_TYPE for mixin in _STAND_IN_MIXINS})
+    if already:
+        raise MotoGapError(gap, f"moto now models {', '.join(already)} itself")
+
+    metaclass = type(CloudFormationModel)
+    for mixin in _STAND_IN_MIXINS:
+        name = mixin.__name__.lstrip("_")
+        # Direct subclasses of CloudFormationModel, as moto requires. Its metaclass files every
+        # model under the service named by the second part of __module__ (here "sandbox"), so
+        # __module__ must be a dotted module path: this module's is.
+        _stand_ins.append(metaclass(name, (mixin, CloudFormationModel),
+                                    {"__module__": __name__, "__doc__": mixin.__doc__}))
+    for cache in caches:
+        cache.cache_clear()  # moto caches its model list; make it see the stand-ins
+
+    model_map = parsing.get_model_map()
+    for stand_in in _stand_ins:
+        if model_map.get(stand_in.cloudformation_type()) is not stand_in:  # type: ignore[attr-defined]
+            raise MotoGapError(gap, f"moto does not resolve {stand_in.__name__} by its type")

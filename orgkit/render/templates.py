@@ -1,0 +1,92 @@
+"""jinja2 → CloudFormation: render a stack set's template, read its Parameters, lint it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from orgkit.config.jinja import render_file
+from orgkit.config.models import OrgSpec, StackSetSpec
+from orgkit.errors import ConfigIssue
+
+
+@dataclass(frozen=True)
+class RenderedTemplate:
+    """A stack set's template as CloudFormation will receive it."""
+
+    stack_set: str
+    file: str
+    body: str
+    parameters: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> declaration
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that accepts CloudFormation's short-form tags (!Ref, !Sub, ...)."""
+
+
+def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return {suffix: loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {suffix: loader.construct_sequence(node, deep=True)}
+    return {suffix: loader.construct_mapping(node, deep=True)}  # type: ignore[arg-type]
+
+
+_CfnLoader.add_multi_constructor("!", _tagged)
+
+
+def context(spec: OrgSpec, stack_set: StackSetSpec) -> dict[str, Any]:
+    """What a CloudFormation template can refer to."""
+    return {
+        "project": stack_set.project,
+        "vars": spec.vars,
+        "organization": spec.organization.model_dump(mode="json"),
+        "stack_set": stack_set.name,
+    }
+
+
+def render_template(
+    spec: OrgSpec, stack_set: StackSetSpec, base_dir: Path, env: jinja2.Environment
+) -> tuple[RenderedTemplate | None, list[ConfigIssue]]:
+    """Render and parse one stack set's template; return it or the issues found."""
+    display = stack_set.template
+    if not (base_dir / stack_set.template).is_file():
+        return None, [ConfigIssue(display, None, "", "template not found")]
+    body, issue = render_file(env, stack_set.template, context(spec, stack_set), display)
+    if issue is not None:
+        return None, [issue]
+    assert body is not None
+    try:
+        parsed = yaml.load(body, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = f" (rendered line {mark.line + 1})" if mark else ""
+        return None, [ConfigIssue(display, None, "", f"rendered template is not valid YAML"
+                                                     f"{line}: {exc.problem}")]
+    if not isinstance(parsed, dict) or "Resources" not in parsed:
+        return None, [ConfigIssue(display, None, "Resources",
+                                  "a CloudFormation template needs Resources")]
+    parameters = parsed.get("Parameters") or {}
+    return RenderedTemplate(stack_set.name, stack_set.template, body, dict(parameters)), []
+
+
+def lint(template: RenderedTemplate, regions: list[str]) -> list[tuple[str, ConfigIssue]]:
+    """cfn-lint findings as (severity, issue); lines are lines of the rendered template."""
+    from cfnlint.api import ManualArgs
+    from cfnlint.api import lint as cfn_lint
+
+    matches = cfn_lint(template.body, config=ManualArgs(regions=regions))
+    found = []
+    for match in matches:
+        severity = match.rule.severity.lower()
+        found.append((severity, ConfigIssue(
+            f"{template.file} (rendered for {template.stack_set})",
+            match.linenumber,
+            match.rule.id,
+            match.message,
+        )))
+    return found
