@@ -12,12 +12,12 @@ from botocore.exceptions import ClientError
 from orgkit.apply.accounts import AccountRequest, PollPolicy, create_accounts
 from orgkit.apply.stacksets import OperationPoll, StackSetApplier
 from orgkit.config.models import ROOT_PATH
+from orgkit.config.policies import minify
 from orgkit.errors import AwsError
 from orgkit.live.model import LiveOrg
+from orgkit.live.resources import PERMISSIONS_POLICY
 from orgkit.live.session import AwsContext
 from orgkit.plan.model import Action, Change, Kind, Plan
-from orgkit.config.policies import minify
-from orgkit.live.resources import PERMISSIONS_POLICY
 from orgkit.plan.roles import GITHUB_THUMBPRINT, fill_account_id
 
 SCP = "SERVICE_CONTROL_POLICY"

@@ -186,9 +186,9 @@ class StackSetApplier:
         first = batch[0]
         assert first.before
         name = first.before["stack_set"]
-        for regions, accounts in operations.items():
+        for region_list, accounts in operations.items():
             operation = self._call(first, "delete_stack_instances", StackSetName=name,
-                                   Accounts=sorted(accounts), Regions=list(regions),
+                                   Accounts=sorted(accounts), Regions=list(region_list),
                                    RetainStacks=False)
             self._wait(first, name, operation)
         return "deleted"

@@ -13,7 +13,7 @@ import click
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 
-from orgkit import __version__
+from orgkit import __version__, workflow
 from orgkit.config import Config, load_config
 from orgkit.config.models import OrgSpec
 from orgkit.errors import ConfigError, OrgkitError
@@ -21,7 +21,6 @@ from orgkit.live import AwsContext
 from orgkit.plan import Action, Change, Kind, PlanOptions
 from orgkit.render.plan_view import plan_json, print_plan
 from orgkit.render.templates import lint
-from orgkit import workflow
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 

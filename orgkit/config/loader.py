@@ -1,4 +1,7 @@
-"""Load org.yaml and the files it names into a validated :class:`Config`, or fail with all issues."""
+"""Load org.yaml and the files it names into a validated :class:`Config`.
+
+Every problem found is reported at once, as a :class:`ConfigError`.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +16,8 @@ from orgkit.config.models import OrgSpec
 from orgkit.config.policies import PolicyDocument, load_document, load_policy
 from orgkit.config.source import LineMap, Loc, read_yaml
 from orgkit.config.validate import check_semantics, check_stack_sets, issue_at
-from orgkit.render.templates import RenderedTemplate, render_template
 from orgkit.errors import ConfigError, ConfigIssue
+from orgkit.render.templates import RenderedTemplate, render_template
 
 
 @dataclass(frozen=True)

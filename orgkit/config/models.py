@@ -213,9 +213,9 @@ class StackSetSpec(_Model):
     regions: list[Name] = Field(min_length=1)
     capabilities: list[
         Literal["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
-    ] = Field(default_factory=lambda: ["CAPABILITY_NAMED_IAM"])
+    ] = Field(default_factory=lambda: ["CAPABILITY_NAMED_IAM"])  # type: ignore[arg-type]
     operation_preferences: OperationPreferencesSpec = Field(
-        default_factory=OperationPreferencesSpec
+        default_factory=OperationPreferencesSpec  # type: ignore[arg-type]
     )
     state: Literal["present", "absent"] = Field(
         "present", description="`absent` deletes the instances and the stack set "
@@ -254,7 +254,7 @@ class OrgSpec(_Model):
     vars: dict[str, object] = Field(
         default_factory=dict, description="Values for jinja2 SCP files and templates."
     )
-    quotas: Quotas = Field(default_factory=Quotas)
+    quotas: Quotas = Field(default_factory=Quotas)  # type: ignore[arg-type]
     policies: list[PolicySpec] = Field(default_factory=list)
     ous: list[OUSpec] = Field(default_factory=list)
     accounts: list[AccountSpec] = Field(default_factory=list)

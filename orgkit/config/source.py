@@ -100,8 +100,9 @@ def _index(
                     )
                 )
             seen.add(key)
-            lines.lines[(*loc, key)] = key_node.start_mark.line + 1
-            _index(value_node, (*loc, key), lines, issues, name)
+            key_loc = (*loc, key)
+            lines.lines[key_loc] = key_node.start_mark.line + 1
+            _index(value_node, key_loc, lines, issues, name)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _index(item, (*loc, index), lines, issues, name)

@@ -23,6 +23,7 @@ def check_semantics(
     present_policies = {p.name for p in spec.policies if p.state == "present"}
 
     ou_state: dict[str, str] = {}
+    loc: Loc
     for path, ou, loc in spec.walk_ous():
         if path in ou_state:
             report((*loc, "name"), f"duplicate OU {path!r} (sibling OU names must be unique)")
@@ -41,7 +42,7 @@ def check_semantics(
     emails: Counter[str] = Counter(a.email.lower() for a in spec.accounts)
     names: Counter[str] = Counter(a.name for a in spec.accounts)
     for index, account in enumerate(spec.accounts):
-        loc: Loc = ("accounts", index)
+        loc = ("accounts", index)
         if emails[account.email.lower()] > 1:
             report((*loc, "email"), f"duplicate account email {account.email!r}")
         if names[account.name] > 1:
@@ -167,7 +168,8 @@ def check_stack_sets(spec: OrgSpec, templates: dict[str, Any], report: Report) -
         targets = stack_set.targets
         for i, path in enumerate(targets.ous):
             if path not in ou_paths:
-                report((*loc, "targets", "ous", i), f"unknown OU {path!r}{_suggest(path, ou_paths)}")
+                report((*loc, "targets", "ous", i),
+                       f"unknown OU {path!r}{_suggest(path, ou_paths)}")
         for i, name in enumerate(targets.projects):
             if name not in projects:
                 report((*loc, "targets", "projects", i),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import botocore.session
@@ -41,7 +41,8 @@ class MemberSessions:
             if key in self._clients:
                 return self._clients[key]
         session = self._session(account_id, role_name, new_account)
-        made = session.client(service, region_name=self.aws.region, config=RETRY_CONFIG)
+        made = cast(Any, session).client(service, region_name=self.aws.region,
+                                         config=RETRY_CONFIG)
         with self._lock:
             return self._clients.setdefault(key, made)
 
@@ -68,7 +69,8 @@ class MemberSessions:
             metadata=metadata, refresh_using=fetch, method="sts-assume-role"
         )
         core = botocore.session.Session()
-        core._credentials = credentials  # the documented way to hand boto3 refreshable creds
+        # botocore has no public setter for refreshable credentials; this is the usual way.
+        core._credentials = credentials  # type: ignore[attr-defined]
         session = boto3.Session(botocore_session=core, region_name=self.aws.region)
         with self._lock:
             return self._sessions.setdefault((account_id, role_name), session)

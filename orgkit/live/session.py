@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import botocore.config
@@ -53,7 +53,7 @@ class AwsContext:
         """A cached, thread-safe client for ``service`` in the context's region."""
         with self._lock:
             if service not in self._clients:
-                self._clients[service] = self.session.client(
+                self._clients[service] = cast(Any, self.session).client(
                     service, region_name=self.region, config=RETRY_CONFIG
                 )
             return self._clients[service]

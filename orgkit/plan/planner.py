@@ -2,8 +2,9 @@
 
 Order (dependencies first, destruction last): policy types, OU renames and creations (parents
 first), policies, account creations, account updates (moves, tags), attachments, roles in the
-accounts, budgets, stack sets each with its instances, then the destructive changes: detachments, account closures and removals, policy deletions, and OU
-deletions (children first). Destructive changes are held back unless their flag is given.
+accounts, budgets, stack sets each with its instances; then the destructive changes: stack
+instance and stack set deletions, detachments, account closures and removals, policy deletions,
+and OU deletions (children first). Destructive changes are held back unless their flag is given.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ class _Planner:
         self.destructive += stack_sets.destructive
         self.warnings += stack_sets.warnings
         self._destroy_ous()
-        allowed, held = [], []
+        allowed: list[Change] = []
+        held: list[Change] = []
         for change in self.destructive:
             flag = (
                 self.options.allow_close_accounts
@@ -223,10 +225,10 @@ class _Planner:
                     )
                 continue
             if live is None:
-                after = self._new_account(spec)
+                new = self._new_account(spec)
                 if spec.name in pending:
-                    after["resume_request_id"] = pending[spec.name].request_id
-                self.changes.append(Change(addr, Kind.ACCOUNT, Action.CREATE, None, after))
+                    new["resume_request_id"] = pending[spec.name].request_id
+                self.changes.append(Change(addr, Kind.ACCOUNT, Action.CREATE, None, new))
                 continue
             if live.status in CLOSED_STATUSES:
                 self.warnings.append(

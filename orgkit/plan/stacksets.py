@@ -53,10 +53,7 @@ def resolve_targets(spec: OrgSpec, stack_set: StackSetSpec) -> list[AccountSpec]
 
 def fill(value: Any, live: LiveOrg) -> str:
     """Parameter values as CloudFormation takes them, with orgkit's placeholders filled in."""
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    else:
-        text = str(value)
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
     return (text.replace("${OrganizationId}", live.organization_id)
             .replace("${ManagementAccountId}", live.management_account_id))
 

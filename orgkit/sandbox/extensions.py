@@ -330,7 +330,7 @@ class _WebAclStandIn(_StandIn):
         self = cls()
         self.scope = props["Scope"]
         self.acl = cls._backend(account_id, region_name, self.scope).create_web_acl(
-            name=props.get("Name", resource_name), visibility_config=props["VisibilityConfig"],
+            name=props.get("Name") or resource_name, visibility_config=props["VisibilityConfig"],
             default_action=props["DefaultAction"], scope=self.scope,
             description=props.get("Description", ""), tags=props.get("Tags", []),
             rules=props.get("Rules", []), association_config=props.get("AssociationConfig"),
@@ -410,7 +410,7 @@ class _AlarmStandIn(_StandIn):
         props = cloudformation_json["Properties"]
         self = cls()
         self.alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
-            name=props.get("AlarmName", resource_name), namespace=props.get("Namespace"),
+            name=props.get("AlarmName") or resource_name, namespace=props.get("Namespace"),
             metric_name=props.get("MetricName"),
             comparison_operator=props["ComparisonOperator"],
             evaluation_periods=props["EvaluationPeriods"], period=props.get("Period"),
@@ -462,11 +462,11 @@ def _metric_data_queries(metrics: list[dict[str, Any]] | None) -> list[Any] | No
                 period=metric_stat.get("Period"), stat=metric_stat.get("Stat"),
                 unit=metric_stat.get("Unit"),
             )
-        queries.append(MetricDataQuery(
-            query_id=query["Id"], label=query.get("Label"), period=query.get("Period"),
-            return_data=query.get("ReturnData"), expression=query.get("Expression"),
-            metric_stat=stat,
-        ))
+        # moto annotates label, period and return_data as str but stores whatever it is given.
+        optional: dict[str, Any] = {"label": query.get("Label"), "period": query.get("Period"),
+                                    "return_data": query.get("ReturnData")}
+        queries.append(MetricDataQuery(query_id=query["Id"], expression=query.get("Expression"),
+                                       metric_stat=stat, **optional))
     return queries
 
 
@@ -527,12 +527,13 @@ def register_stand_ins() -> None:
     if not all(callable(getattr(cache, "cache_clear", None)) for cache in caches):
         raise MotoGapError(gap, "moto's CloudFormation model lookups are no longer lru_caches")
     _check_stand_in_internals()
-    native = {model.cloudformation_type() for model in CloudFormationModel.__subclasses__()}
+    native = {model.cloudformation_type() for model in CloudFormationModel.__subclasses__()
+              if model not in _stand_ins}
     already = sorted(native & {mixin.CFN_TYPE for mixin in _STAND_IN_MIXINS})
     if already:
         raise MotoGapError(gap, f"moto now models {', '.join(already)} itself")
 
-    metaclass = type(CloudFormationModel)
+    metaclass: Any = type(CloudFormationModel)
     for mixin in _STAND_IN_MIXINS:
         name = mixin.__name__.lstrip("_")
         # Direct subclasses of CloudFormationModel, as moto requires. Its metaclass files every

@@ -13,6 +13,8 @@ import boto3
 
 from orgkit.errors import OrgkitError
 
+_boto3: Any = boto3  # clients by runtime service name, not the stubs' literals
+
 # moto's default account: the caller with any fake credentials, and so the management account.
 SANDBOX_MANAGEMENT_ACCOUNT_ID = "123456789012"
 SANDBOX_ENV = {
@@ -36,7 +38,7 @@ class Sandbox:
 
     def client(self, service: str, **kwargs: Any) -> Any:
         """A raw boto3 client on the sandbox (for setting it up and checking it)."""
-        return boto3.client(
+        return _boto3.client(
             service,
             endpoint_url=self.endpoint,
             region_name="us-east-1",
@@ -51,7 +53,7 @@ class Sandbox:
         credentials = self.client("sts").assume_role(
             RoleArn=f"arn:aws:iam::{account_id}:role/{role}", RoleSessionName="sandbox"
         )["Credentials"]
-        return boto3.client(
+        return _boto3.client(
             service,
             endpoint_url=self.endpoint,
             region_name="us-east-1",
