@@ -27,7 +27,7 @@ def moto_server() -> Iterator[Sandbox]:
 @pytest.fixture
 def sandbox(moto_server: Sandbox) -> Iterator[Sandbox]:
     """A fresh emulator with an organization whose management account is 123456789012."""
-    moto_server.reset()
+    moto_server.reset(seed=42)
     moto_server.create_organization()
     saved = {k: os.environ.get(k) for k in moto_server.env}
     os.environ.update(moto_server.env)

@@ -62,13 +62,15 @@ class Sandbox:
             aws_session_token=credentials["SessionToken"],
         )
 
-    def reset(self) -> None:
-        """Forget every resource (moto's reset API)."""
+    def reset(self, seed: int | None = None) -> None:
+        """Forget every resource (moto's reset API); a seed makes generated ids repeatable."""
         import urllib.request
 
-        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):
-            pass
+        paths = ["/moto-api/reset"] + ([f"/moto-api/seed?a={seed}"] if seed is not None else [])
+        for path in paths:
+            request = urllib.request.Request(f"{self.endpoint}{path}", method="POST")
+            with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback only
+                pass
 
     def create_organization(self) -> str:
         """Create the organization with all features, as an admin would have; return its id."""
