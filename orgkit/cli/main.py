@@ -19,7 +19,8 @@ from orgkit.config.models import OrgSpec
 from orgkit.errors import ConfigError, OrgkitError
 from orgkit.live import AwsContext
 from orgkit.plan import Action, Change, Kind, PlanOptions
-from orgkit.render.plan_view import plan_json, print_plan
+from orgkit.plan.drift import drift
+from orgkit.render.plan_view import plan_json, print_drift, print_plan
 from orgkit.render.templates import lint
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -253,6 +254,21 @@ def apply_cmd(ctx: Context, yes: bool, plan_file: Path | None, allow_destroy: bo
     console.print("[bold yellow]Re-checked: changes remain (see below).[/]")
     print_plan(console, after)
     return EXIT_CHANGES
+
+
+@cli.command("drift")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@click.pass_obj
+def drift_cmd(ctx: Context, as_json: bool) -> int:
+    """Audit every account against org.yaml. Read-only; exit 2 when drift is found."""
+    planned = workflow.make_plan(
+        ctx.config, ctx.aws(), PlanOptions(allow_destroy=True, allow_close_accounts=True))
+    report = drift(planned.plan, planned.live)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        print_drift(out(), report)
+    return EXIT_OK if report.in_sync else EXIT_CHANGES
 
 
 @cli.command()

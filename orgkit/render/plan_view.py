@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from orgkit.plan.drift import DriftReport
 from orgkit.plan.model import Action, Change, Kind, Plan
 from orgkit.plan.stacksets import template_diff
 
@@ -65,6 +66,28 @@ def print_plan(console: Console, plan: Plan) -> None:
             console.print(Text(f"  ? {item.address}  {item.detail}", "dim"))
     for warning in plan.warnings:
         console.print(Text(f"warning: {warning}", "bold yellow"))
+
+
+ISSUE_STYLE = {"missing": "green", "changed": "yellow", "unmanaged": "dim", "failed": "red"}
+
+
+def print_drift(console: Console, report: DriftReport) -> None:
+    """Print drift findings grouped by issue."""
+    if report.in_sync:
+        console.print("[bold green]In sync.[/] Every account matches org.yaml.")
+        return
+    for issue in ("failed", "changed", "missing", "unmanaged"):
+        found = [f for f in report.findings if f.issue == issue]
+        if not found:
+            continue
+        heading = f"{issue.capitalize()}: {len(found)}"
+        console.print(Text(heading, style=f"bold {ISSUE_STYLE[issue]}"))
+        for finding in found:
+            where = f"  (account {finding.account_id})" if finding.account_id else ""
+            console.print(Text(f"  {finding.address}{where}", style=ISSUE_STYLE[issue]))
+            if issue == "failed":
+                console.print(Text(f"      {_short(finding.actual)}", style="dim"))
+    console.print(f"\n[bold]Drift:[/] {len(report.findings)} finding(s).")
 
 
 def _print_change(console: Console, change: Change) -> None:

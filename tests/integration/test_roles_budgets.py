@@ -87,7 +87,7 @@ def test_every_account_has_its_roles_checked_with_its_own_credentials(
             assert len(providers) == 1
             permissions = iam.get_role_policy(RoleName=DEPLOY, PolicyName="orgkit-permissions")
             resources = json.dumps(permissions["PolicyDocument"])
-            assert f"table/themisguard-*" in resources and '"*"' in resources
+            assert "table/themisguard-*" in resources and '"*"' in resources
         else:
             with pytest.raises(ClientError, match="NoSuchEntity"):
                 iam.get_role(RoleName=DEPLOY)
