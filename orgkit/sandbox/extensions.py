@@ -10,7 +10,8 @@ reach every request it serves. Each one fills a documented gap and nothing more:
 * CloudFormation, so that orgkit's templates (``templates/*.yaml.j2``), which are correct for real
   AWS, deploy unchanged:
 
-  - ``AWS::KMS::Key`` ``Tags`` in CloudFormation's shape (``Key``/``Value``);
+  - ``AWS::KMS::Key`` ``Tags`` (``Key``/``Value``) and ``KeyPolicy`` (an object) in
+    CloudFormation's shapes;
   - ``Outputs`` with both a ``Condition`` and an ``Export``;
   - stand-ins for ``AWS::WAFv2::WebACL``, ``AWS::GuardDuty::Detector`` and
     ``AWS::CloudWatch::Alarm``, types moto's CloudFormation skips.
@@ -31,6 +32,8 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
+from orgkit.errors import OrgkitError
+
 MOTO_PIN = ">=5.2,<5.3"
 
 _applied: set[str] = set()
@@ -39,15 +42,16 @@ _applied: set[str] = set()
 _stand_ins: list[type] = []
 
 
-class MotoGapError(RuntimeError):
+class MotoGapError(OrgkitError):
     """moto no longer looks the way a sandbox patch expects, so the patch cannot be trusted."""
 
     def __init__(self, gap: str, problem: str) -> None:
         super().__init__(
             f"sandbox patch for the moto gap '{gap}' cannot be applied: {problem} "
-            f"(moto {_moto_version()}; the sandbox is pinned to moto{MOTO_PIN}). Re-check the "
-            "patch in orgkit/sandbox/extensions.py against this moto, or drop it if moto now "
-            "fills the gap itself."
+            f"(moto {_moto_version()}; the sandbox is pinned to moto{MOTO_PIN})",
+            hint="Install the pinned moto (pip install 'orgkit[sandbox]'), or re-check the "
+            "patch in orgkit/sandbox/extensions.py against this moto and drop it if moto now "
+            "fills the gap itself.",
         )
         self.gap = gap
 
@@ -56,9 +60,11 @@ def install() -> None:
     """Apply every sandbox patch to moto (idempotent; a patch already applied is skipped)."""
     steps: list[tuple[str, Callable[[], None]]] = [
         ("budgets", _add_budgets_calls),
-        ("kms-key-tags", patch_kms_key_tags),
+        ("kms-key-properties", patch_kms_key_properties),
         ("output-conditions", patch_output_conditions),
         ("stand-ins", register_stand_ins),
+        ("stack-set-capabilities", patch_stack_set_capabilities),
+        ("stack-instance-parameters", patch_stack_instance_parameters),
     ]
     for name, step in steps:
         if name not in _applied:
@@ -170,38 +176,46 @@ def _same_notification(a: dict[str, Any], b: dict[str, Any]) -> bool:
     )
 
 
-# -------------------------------------------------------------------------------- KMS key tags
+# ---------------------------------------------------------------------- KMS key properties
 
-_KMS_TAGS_GAP = "AWS::KMS::Key Tags in CloudFormation shape"
+_KMS_GAP = "AWS::KMS::Key Tags and KeyPolicy in CloudFormation shape"
 
 
-def patch_kms_key_tags() -> None:
-    """Translate ``AWS::KMS::Key`` ``Tags`` from CloudFormation's shape to the KMS API's.
+def patch_kms_key_properties() -> None:
+    """Translate ``AWS::KMS::Key`` ``Tags`` and ``KeyPolicy`` from CloudFormation's shapes.
 
-    moto gap: a template's key tags are ``[{Key, Value}]`` (CloudFormation's shape), but moto's
-    ``Key.create_from_cloudformation_json`` hands them unchanged to the KMS tagger, which wants
-    the API's ``[{TagKey, TagValue}]`` and raises ``KeyError('TagKey')``; the key is then never
-    created and the stack fails on the first ``!GetAtt`` of it ("Fn::GetAtt references undefined
-    resource"). The patch translates the tags on the way in, so templates keep the real
-    CloudFormation shape. It changes no production path: only moto's CloudFormation is patched.
+    moto gap: moto's ``Key.create_from_cloudformation_json`` hands the template's properties to
+    the KMS backend unchanged, but two of them have a different shape in CloudFormation than in
+    the KMS API:
+
+    * ``Tags`` are ``[{Key, Value}]``; the KMS tagger wants ``[{TagKey, TagValue}]`` and raises
+      ``KeyError('TagKey')``, so the key is never created and the stack fails on the first
+      ``!GetAtt`` of it ("Fn::GetAtt references undefined resource");
+    * ``KeyPolicy`` may be a JSON object; moto stores it as is, and every later ``DescribeKey``
+      or ``GetKeyPolicy`` on the key fails (HTTP 500: moto ``json.loads`` the stored policy).
+
+    The patch translates both on the way in, so templates keep the real CloudFormation shapes.
+    It changes no production path: only moto's CloudFormation is patched.
     """
     from moto.kms.models import Key
 
-    original = _require_classmethod(Key, "create_from_cloudformation_json", _KMS_TAGS_GAP)
+    original = _require_classmethod(Key, "create_from_cloudformation_json", _KMS_GAP)
     _require_params(original, ("resource_name", "cloudformation_json", "account_id",
-                               "region_name"), _KMS_TAGS_GAP)
+                               "region_name"), _KMS_GAP)
 
     def create_from_cloudformation_json(cls: type[Key], resource_name: str,
                                         cloudformation_json: dict[str, Any], account_id: str,
                                         region_name: str, **kwargs: Any) -> Key:
-        properties = cloudformation_json.get("Properties") or {}
+        properties = dict(cloudformation_json.get("Properties") or {})
         if properties.get("Tags"):
-            tags = [{"TagKey": tag["Key"], "TagValue": tag["Value"]} if "Key" in tag else tag
-                    for tag in properties["Tags"]]
-            cloudformation_json = {**cloudformation_json,
-                                   "Properties": {**properties, "Tags": tags}}
-        key: Key = original(cls, resource_name, cloudformation_json, account_id, region_name,
-                            **kwargs)
+            properties["Tags"] = [
+                {"TagKey": tag["Key"], "TagValue": tag["Value"]} if "Key" in tag else tag
+                for tag in properties["Tags"]
+            ]
+        if isinstance(properties.get("KeyPolicy"), dict):
+            properties["KeyPolicy"] = json.dumps(properties["KeyPolicy"])
+        key: Key = original(cls, resource_name, {**cloudformation_json, "Properties": properties},
+                            account_id, region_name, **kwargs)
         return key
 
     Key.create_from_cloudformation_json = classmethod(  # type: ignore[assignment]
@@ -548,3 +562,71 @@ def register_stand_ins() -> None:
     for stand_in in _stand_ins:
         if model_map.get(stand_in.cloudformation_type()) is not stand_in:  # type: ignore[attr-defined]
             raise MotoGapError(gap, f"moto does not resolve {stand_in.__name__} by its type")
+
+
+# ------------------------------------------------------------------------------ stack sets
+
+
+def patch_stack_set_capabilities() -> None:
+    """moto gap: CreateStackSet and UpdateStackSet drop ``Capabilities`` and DescribeStackSet
+    never returns them, so every stack set would look changed on every plan. The sandbox keeps
+    what was sent, as CloudFormation does. No production path changes."""
+    from moto.cloudformation.models import StackSet
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    gap = "stack set Capabilities are not stored"
+    create = _require(CloudFormationResponse, "create_stack_set", gap)
+    update = _require(CloudFormationResponse, "update_stack_set", gap)
+    StackSet.capabilities = ()  # type: ignore[attr-defined]
+
+    def remember(response: Any) -> None:
+        name = response._get_param("StackSetName")
+        stack_set = response.cloudformation_backend.describe_stack_set(name)
+        capabilities = response._get_param("Capabilities")
+        if capabilities is not None:
+            stack_set.capabilities = list(capabilities)
+
+    def create_stack_set(self: Any) -> Any:
+        result = create(self)
+        remember(self)
+        return result
+
+    def update_stack_set(self: Any) -> Any:
+        result = update(self)
+        remember(self)
+        return result
+
+    CloudFormationResponse.create_stack_set = create_stack_set  # type: ignore[method-assign]
+    CloudFormationResponse.update_stack_set = update_stack_set  # type: ignore[method-assign]
+
+
+def patch_stack_instance_parameters() -> None:
+    """moto gap: a stack instance's ParameterOverrides replace the stack set's parameters
+    instead of overriding them one by one, so parameters set only on the stack set are lost in
+    the instance's stack. The sandbox deploys each instance with the stack set's parameters
+    overridden by the instance's, and still reports only the overrides, as CloudFormation
+    does. No production path changes."""
+    from moto.cloudformation.models import StackSet
+
+    gap = "stack instance overrides replace the stack set's parameters"
+    create = _require(StackSet, "create_stack_instances", gap)
+    _require_params(create, ["accounts", "regions", "deployment_targets", "parameters"], gap)
+
+    def as_dict(parameters: Any) -> dict[str, str]:
+        if isinstance(parameters, dict):
+            return dict(parameters)
+        return {p["ParameterKey"]: p.get("ParameterValue", "") for p in parameters or []}
+
+    def create_stack_instances(self: Any, accounts: list[str], regions: list[str],
+                               deployment_targets: Any, parameters: Any) -> Any:
+        overrides = list(parameters or [])
+        merged = {**as_dict(self.parameters), **as_dict(overrides)}
+        before = {(i.account_id, i.region_name) for i in self.stack_instances}
+        result = create(self, accounts, regions, deployment_targets,
+                        [{"ParameterKey": k, "ParameterValue": v} for k, v in merged.items()])
+        for instance in self.stack_instances:
+            if (instance.account_id, instance.region_name) not in before:
+                instance.parameters = overrides
+        return result
+
+    StackSet.create_stack_instances = create_stack_instances  # type: ignore[method-assign]

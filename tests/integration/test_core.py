@@ -185,7 +185,12 @@ def test_destructive_changes_need_their_flags(sandbox: Sandbox, seed_dir: Path) 
         'policy_attachment["sandbox-cost-guard" -> "/Sandbox"]',
         'policy["sandbox-cost-guard"]',
         'account["sandbox-experiments@delatsi-llc.com"]',
+        # A closed account leaves every stack set's targets: its instance goes first.
+        'stack_instance["security-baseline" -> "sandbox-experiments@delatsi-llc.com" -> '
+        '"us-east-1"]',
     }
+    order = [c.kind.value for c in held.plan.held_back]
+    assert order == ["stack_instance", "policy_attachment", "account", "policy"]
 
     options = PlanOptions(allow_destroy=True)
     after = apply(config, options)
