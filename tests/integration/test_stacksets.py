@@ -1,0 +1,166 @@
+"""Stack sets on a moto server: what each instance creates really exists in its account.
+
+moto deploys self-managed stack instances as real stacks in the member accounts, so tables,
+buckets and topics are checked there with the member's own credentials. moto does not
+redeploy instances when a stack set is updated (UpdateStackSet only stores the new template):
+the update tests check what orgkit sends and that the plan converges, not a redeploy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orgkit import workflow
+from orgkit.live import AwsContext
+from orgkit.plan import Action, Kind, PlanOptions
+from orgkit.sandbox.server import Sandbox
+from tests.helpers import RecordingReporter, edit_yaml
+
+ENVIRONMENTS = ("dev", "staging", "prod")
+TABLES = ("customers", "subscriptions", "webhook-events", "usage-records")
+
+
+def converge(config: Path) -> workflow.Planned:
+    aws = AwsContext()
+    planned = workflow.make_plan(config, aws, PlanOptions())
+    _, after = workflow.run_apply(planned, aws, RecordingReporter())
+    assert after.empty, after.to_dict()
+    return planned
+
+
+def replan(config: Path) -> workflow.Planned:
+    return workflow.make_plan(config, AwsContext(), PlanOptions())
+
+
+@pytest.fixture
+def applied(sandbox: Sandbox, seed_dir: Path) -> Path:
+    config = seed_dir / "org.yaml"
+    converge(config)
+    return config
+
+
+def account_ids(box: Sandbox) -> dict[str, str]:
+    pages = box.client("organizations").get_paginator("list_accounts").paginate()
+    return {a["Email"]: a["Id"] for page in pages for a in page["Accounts"]}
+
+
+def stack_outputs(box: Sandbox, account_id: str, stack_set: str) -> dict[str, str]:
+    cfn = box.member_client(account_id, "cloudformation")
+    stack = cfn.describe_stacks(StackName=f"StackSet:{stack_set}")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_themisguard_platform_exists_in_each_environment_account(
+    sandbox: Sandbox, applied: Path, environment: str
+) -> None:
+    account_id = account_ids(sandbox)[f"themisguard-{environment}@delatsi-llc.com"]
+    dynamodb = sandbox.member_client(account_id, "dynamodb")
+    tables = set(dynamodb.list_tables()["TableNames"])
+    assert {f"themisguard-{environment}-{t}" for t in TABLES} <= tables
+    for table in TABLES:
+        described = dynamodb.describe_table(TableName=f"themisguard-{environment}-{table}")
+        assert described["Table"]["StreamSpecification"]["StreamEnabled"] is True
+    buckets = {b["Name"] for b in sandbox.member_client(account_id, "s3").list_buckets()["Buckets"]}
+    assert f"themisguard-{environment}-artifacts-{account_id}-us-east-1" in buckets
+    assert f"themisguard-{environment}-data-{account_id}-us-east-1" in buckets
+    outputs = stack_outputs(sandbox, account_id, "themisguard-platform")
+    assert outputs["Environment"] == environment
+    # Environment-specific settings: the WAF web ACL is prod's alone, retention differs.
+    assert ("WebAclArn" in outputs) is (environment == "prod")
+    acls = sandbox.member_client(account_id, "wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"]
+    assert bool(acls) is (environment == "prod")
+    retention = {"dev": "14", "staging": "30", "prod": "365"}[environment]
+    assert outputs["LogRetentionDays"] == retention
+
+
+def test_platform_is_not_deployed_outside_its_targets(sandbox: Sandbox, applied: Path) -> None:
+    ids = account_ids(sandbox)
+    for email in ("shared-services-prod@delatsi-llc.com", "audit@delatsi-llc.com"):
+        tables = sandbox.member_client(ids[email], "dynamodb").list_tables()["TableNames"]
+        assert not [t for t in tables if t.startswith("themisguard-")]
+
+
+def test_baseline_in_every_account_and_log_archive_bucket(
+    sandbox: Sandbox, applied: Path
+) -> None:
+    ids = account_ids(sandbox)
+    for email, account_id in ids.items():
+        if account_id == "123456789012":
+            continue
+        topics = sandbox.member_client(account_id, "sns").list_topics()["Topics"]
+        assert any(t["TopicArn"].endswith(":security-alerts") for t in topics), email
+    archive = ids["log-archive@delatsi-llc.com"]
+    buckets = {b["Name"] for b in sandbox.member_client(archive, "s3").list_buckets()["Buckets"]}
+    assert f"delatsi-llc-cloudtrail-logs-{archive}-us-east-1" in buckets
+    instances = sandbox.client("cloudformation").list_stack_instances(
+        StackSetName="log-archive")["Summaries"]
+    assert [i["Account"] for i in instances] == [archive]
+
+
+def test_stack_set_parameter_edit_is_a_stack_set_update_and_nothing_else(
+    sandbox: Sandbox, applied: Path
+) -> None:
+    edit_yaml(applied, lambda d: d["stack_sets"][2]["parameters"].update(WafRateLimit=2000))
+    planned = replan(applied)
+    assert [(c.kind, c.action, c.address) for c in planned.plan.changes] == [
+        (Kind.STACK_SET, Action.UPDATE, 'stack_set["themisguard-platform"]')]
+    change = planned.plan.changes[0]
+    assert change.before["differs"] == ["parameters"]
+    assert (change.before["parameters"]["WafRateLimit"],
+            change.after["parameters"]["WafRateLimit"]) == ("1000", "2000")
+    converge(applied)
+    parameters = sandbox.client("cloudformation").describe_stack_set(
+        StackSetName="themisguard-platform")["StackSet"]["Parameters"]
+    assert {"ParameterKey": "WafRateLimit", "ParameterValue": "2000"} in parameters
+
+
+def test_template_edit_plans_an_update_with_a_diff(sandbox: Sandbox, applied: Path) -> None:
+    template = applied.parent / "templates" / "security-baseline.yaml.j2"
+    template.write_text(template.read_text().replace(
+        "FindingPublishingFrequency: FIFTEEN_MINUTES", "FindingPublishingFrequency: ONE_HOUR"))
+    planned = replan(applied)
+    assert [c.address for c in planned.plan.changes] == ['stack_set["security-baseline"]']
+    change = planned.plan.changes[0]
+    assert change.before["differs"] == ["template"]
+    converge(applied)
+    body = sandbox.client("cloudformation").describe_stack_set(
+        StackSetName="security-baseline")["StackSet"]["TemplateBody"]
+    assert "ONE_HOUR" in body
+
+
+def test_environment_parameter_edit_updates_only_that_environment(
+    sandbox: Sandbox, applied: Path
+) -> None:
+    edit_yaml(applied, lambda d: d["stack_sets"][2]["environment_parameters"].update(
+        staging={"AlarmEmail": "staging-alerts@delatsi-llc.com"}))
+    planned = replan(applied)
+    assert [c.address for c in planned.plan.changes] == [
+        'stack_instance["themisguard-platform" -> "themisguard-staging@delatsi-llc.com" -> '
+        '"us-east-1"]']
+    converge(applied)
+
+
+def test_new_target_gets_an_instance_and_removal_needs_destroy(
+    sandbox: Sandbox, applied: Path
+) -> None:
+    edit_yaml(applied, lambda d: d["stack_sets"][1]["targets"].update(
+        accounts=["log-archive@delatsi-llc.com", "audit@delatsi-llc.com"]))
+    planned = replan(applied)
+    assert [(c.kind, c.action) for c in planned.plan.changes] == [
+        (Kind.STACK_INSTANCE, Action.CREATE)]
+    converge(applied)
+    edit_yaml(applied, lambda d: d["stack_sets"][1]["targets"].update(
+        accounts=["log-archive@delatsi-llc.com"]))
+    held = replan(applied)
+    assert held.plan.empty and [c.action for c in held.plan.held_back] == [Action.DELETE]
+    aws = AwsContext()
+    planned = workflow.make_plan(applied, aws, PlanOptions(allow_destroy=True))
+    _, after = workflow.run_apply(planned, aws, RecordingReporter())
+    assert after.empty
+    instances = sandbox.client("cloudformation").list_stack_instances(
+        StackSetName="log-archive")["Summaries"]
+    assert len(instances) == 1
