@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from orgkit.errors import AwsError
 from orgkit.plan.model import Action, Change, Kind
@@ -54,9 +55,7 @@ class StackSetApplier:
         """Apply every change, grouped by stack set; stack sets run in parallel."""
         groups: dict[str, list[Change]] = {}
         for change in changes:
-            name = (change.after or change.before or {}).get("stack_set") or (
-                change.after or change.before or {}).get("name")
-            groups.setdefault(str(name), []).append(change)
+            groups.setdefault(_stack_set_name(change), []).append(change)
         done: list[tuple[Change, str]] = []
         errors: list[AwsError] = []
         with ThreadPoolExecutor(max_workers=PARALLEL_STACK_SETS) as pool:
@@ -85,15 +84,12 @@ class StackSetApplier:
                 done += [(change, detail) for change in batch]
         except AwsError as exc:
             return done, exc
-        except BotoCoreError as exc:
-            return done, AwsError(f"stack set operation failed: {exc}")
+        except (BotoCoreError, ResponseParserError) as exc:
+            return done, AwsError(f"stack set {_stack_set_name(changes[0])}: {exc}")
         except ClientError as exc:
             error = exc.response.get("Error", {})
-            first = changes[0]
-            return done, AwsError(
-                f"stack set {(first.after or first.before or {}).get('stack_set') or ''}"
-                f"{(first.after or first.before or {}).get('name') or ''}: "
-                f"{error.get('Code')}: {error.get('Message')}")
+            return done, AwsError(f"stack set {_stack_set_name(changes[0])}: "
+                                  f"{error.get('Code')}: {error.get('Message')}")
         return done, None
 
     # -- handlers ---------------------------------------------------------------------------
@@ -250,6 +246,12 @@ class StackSetApplier:
             for page in pages for r in page.get("Summaries", [])
             if r.get("Status") not in ("SUCCEEDED", "PENDING", "RUNNING")
         ]
+
+
+def _stack_set_name(change: Change) -> str:
+    """The stack set a stack_set or stack_instance change belongs to."""
+    side = change.after or change.before or {}
+    return str(side.get("stack_set") or side.get("name"))
 
 
 def _parameters(values: dict[str, str]) -> list[dict[str, str]]:

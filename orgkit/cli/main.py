@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 from rich.console import Console
 
 from orgkit import __version__, workflow
@@ -74,7 +75,7 @@ class OrgkitGroup(click.Group):
             if exc.hint:
                 console.print(f"[dim]hint: {exc.hint}[/]", soft_wrap=True)
             code = EXIT_ERROR
-        except (BotoCoreError, ClientError) as exc:
+        except (BotoCoreError, ClientError, ResponseParserError) as exc:
             console = err()
             console.print(f"[bold red]error:[/] AWS: {exc}", soft_wrap=True)
             console.print("[dim]hint: check the credentials, the region and AWS_ENDPOINT_URL; "

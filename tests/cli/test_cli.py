@@ -144,3 +144,71 @@ def test_schema_is_json_schema() -> None:
     schema = json.loads(result.stdout)
     assert schema["title"] == "OrgSpec"
     assert "accounts" in schema["properties"]
+
+
+def test_render_writes_lint_clean_templates(seed_dir: Path, tmp_path: Path) -> None:
+    from cfnlint.api import ManualArgs
+    from cfnlint.api import lint as cfn_lint
+
+    out_dir = tmp_path / "rendered"
+    result = run(seed_dir / "org.yaml", "render", "--out", str(out_dir))
+    assert result.exit_code == 0, result.output
+    written = sorted(p.name for p in out_dir.iterdir())
+    assert written == ["log-archive.yaml", "security-baseline.yaml", "themisguard-platform.yaml"]
+    for path in out_dir.iterdir():
+        matches = cfn_lint(path.read_text(), config=ManualArgs(regions=["us-east-1"]))
+        assert [m for m in matches if m.rule.severity in ("error", "warning")] == [], path
+
+
+def test_validate_fails_on_a_cfn_lint_error_naming_the_template(
+    seed_dir: Path, aws_calls: list[str]
+) -> None:
+    template = seed_dir / "templates" / "security-baseline.yaml.j2"
+    template.write_text(template.read_text().replace(
+        "FindingPublishingFrequency: FIFTEEN_MINUTES", "FindingPublishingFrequency: HOURLY"))
+    result = run(seed_dir / "org.yaml", "validate")
+    assert result.exit_code == 1
+    assert "templates/security-baseline.yaml.j2 (rendered for security-baseline):" in result.stderr
+    assert "HOURLY" in result.stderr
+    assert aws_calls == []
+
+
+def test_template_syntax_error_names_file_and_line(seed_dir: Path) -> None:
+    template = seed_dir / "templates" / "log-archive.yaml.j2"
+    lines = template.read_text().splitlines()
+    lines[60] = lines[60] + " {% if %}"
+    template.write_text("\n".join(lines) + "\n")
+    result = run(seed_dir / "org.yaml", "plan")
+    assert result.exit_code == 1
+    assert "templates/log-archive.yaml.j2:61:" in result.stderr
+
+
+def test_drift_exit_codes_and_json(sandbox: Sandbox, seed_dir: Path) -> None:
+    config = seed_dir / "org.yaml"
+    assert run(config, "apply", "--yes").exit_code == 0
+    in_sync = run(config, "drift", "--json")
+    assert in_sync.exit_code == 0
+    assert json.loads(in_sync.stdout) == {"in_sync": True, "findings": []}
+
+    org = sandbox.client("organizations")
+    root = org.list_roots()["Roots"][0]["Id"]
+    org.create_organizational_unit(ParentId=root, Name="Shadow")
+    policy = next(p for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]
+                  if p["Name"] == "sandbox-cost-guard")
+    sandbox_ou = next(o for o in org.list_organizational_units_for_parent(ParentId=root)[
+        "OrganizationalUnits"] if o["Name"] == "Sandbox")
+    org.detach_policy(PolicyId=policy["Id"], TargetId=sandbox_ou["Id"])
+
+    drifted = run(config, "drift", "--json")
+    assert drifted.exit_code == 2
+    report = json.loads(drifted.stdout)
+    assert report["in_sync"] is False
+    found = {(f["address"], f["issue"]) for f in report["findings"]}
+    assert found == {
+        ('policy_attachment["sandbox-cost-guard" -> "/Sandbox"]', "missing"),
+        ('ou["/Shadow"]', "unmanaged"),
+    }
+    for finding in report["findings"]:
+        assert set(finding) == {"address", "kind", "account_id", "issue", "expected", "actual"}
+    human = run(config, "drift")
+    assert human.exit_code == 2 and "Missing: 1" in human.stdout

@@ -164,3 +164,25 @@ def test_new_target_gets_an_instance_and_removal_needs_destroy(
     instances = sandbox.client("cloudformation").list_stack_instances(
         StackSetName="log-archive")["Summaries"]
     assert len(instances) == 1
+
+
+def test_failing_instance_stops_apply_with_the_stack_set_named(
+    sandbox: Sandbox, seed_dir: Path
+) -> None:
+    from orgkit.errors import AwsError
+
+    config = seed_dir / "org.yaml"
+    template = seed_dir / "templates" / "log-archive.yaml.j2"
+    # Plan does not lint (validate does), so this reaches CloudFormation, which cannot
+    # create the stack: the output refers to a resource that does not exist.
+    template.write_text(template.read_text().replace(
+        "\nOutputs:\n", "\nOutputs:\n  Broken:\n    Value: !GetAtt NoSuchResource.Arn\n", 1))
+    aws = AwsContext()
+    planned = workflow.make_plan(config, aws, PlanOptions())
+    with pytest.raises(AwsError) as caught:
+        workflow.run_apply(planned, aws, RecordingReporter())
+    assert "log-archive" in caught.value.message
+    assert "apply stopped after" in caught.value.message
+    remaining = replan(config)
+    assert [c.address for c in remaining.plan.changes] == [
+        'stack_instance["log-archive" -> "log-archive@delatsi-llc.com" -> "us-east-1"]']
