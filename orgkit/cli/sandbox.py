@@ -6,19 +6,42 @@ import time
 
 import click
 from rich.rule import Rule
+from rich.table import Table
 
 from orgkit import workflow
 from orgkit.cli.main import EXIT_OK, Context, _ConsoleReporter, err, out
-from orgkit.config import load_config
-from orgkit.live import AwsContext
+from orgkit.config import Config, load_config
+from orgkit.live import AwsContext, LiveOrg
 from orgkit.plan import PlanOptions
 from orgkit.render.org_view import org_tree
 from orgkit.render.plan_view import print_plan
 from orgkit.sandbox.server import (
     SANDBOX_MANAGEMENT_ACCOUNT_ID,
+    Sandbox,
     running_sandbox,
     sandbox_environment,
 )
+
+
+def _inventory(box: Sandbox, live: LiveOrg, config: Config) -> Table:
+    """Per account, what the apply put inside it, read with the account's own credentials."""
+    table = Table(title="Inside the accounts (read with each account's own credentials)",
+                  title_justify="left")
+    for column in ("Account", "Env", "Stack sets", "Tables", "Buckets", "Roles"):
+        table.add_column(column)
+    environments = {a.email.lower(): a.environment.value for a in config.spec.accounts}
+    for account in sorted(live.accounts, key=lambda a: a.name):
+        if account.id == live.management_account_id:
+            continue
+        found = box.inventory(account.id)
+        managed_roles = [r for r in found["roles"] if r != config.spec.organization.access_role]
+        table.add_row(
+            account.name, environments.get(account.email.lower(), "?"),
+            ", ".join(sorted(s.removeprefix("StackSet:") for s in found["stacks"])) or "-",
+            str(len(found["tables"])), str(len(found["buckets"])),
+            str(len(managed_roles)),
+        )
+    return table
 
 
 @click.command()
@@ -64,6 +87,8 @@ def sandbox(ctx: Context, serve: bool, port: int, empty: bool) -> int:
             live = workflow.read_live(config, aws)
             console.print()
             console.print(org_tree(live, config.spec.organization.name))
+            console.print()
+            console.print(_inventory(box, live, config))
             if not after.empty:
                 return 2
         if serve:

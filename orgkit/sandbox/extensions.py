@@ -145,14 +145,14 @@ def _add_budgets_calls() -> None:
                                     "doesn't exist.")
         for stored in self.budgets[account_id][budget_name].notifications:
             if _same_notification(stored.details, notification):
-                return list(stored.subscribers)
+                return list(stored.subscribers)  # type: ignore[arg-type]  # a list at runtime
         raise NotFoundException("Unable to get subscribers - the notification doesn't exist.")
 
-    def update_budget(self: BudgetsResponse) -> str:
+    def update_budget(self: Any) -> str:
         self.backend.update_budget(self._get_param("AccountId"), self._get_param("NewBudget"))
         return json.dumps({})
 
-    def describe_subscribers_for_notification(self: BudgetsResponse) -> str:
+    def describe_subscribers_for_notification(self: Any) -> str:
         subscribers = self.backend.describe_subscribers_for_notification(
             self._get_param("AccountId"), self._get_param("BudgetName"),
             self._get_param("Notification"),

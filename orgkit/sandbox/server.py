@@ -62,6 +62,17 @@ class Sandbox:
             aws_session_token=credentials["SessionToken"],
         )
 
+    def inventory(self, account_id: str) -> dict[str, list[str]]:
+        """What stands in a member account (read with its own credentials), for people."""
+        tables = self.member_client(account_id, "dynamodb").list_tables()["TableNames"]
+        buckets = [b["Name"] for b in
+                   self.member_client(account_id, "s3").list_buckets().get("Buckets", [])]
+        roles = [r["RoleName"] for r in
+                 self.member_client(account_id, "iam").list_roles()["Roles"]]
+        stacks = [s["StackName"] for s in self.member_client(
+            account_id, "cloudformation").describe_stacks()["Stacks"]]
+        return {"stacks": stacks, "tables": tables, "buckets": buckets, "roles": roles}
+
     def reset(self, seed: int | None = None) -> None:
         """Forget every resource (moto's reset API); a seed makes generated ids repeatable."""
         import urllib.request
