@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -100,6 +101,9 @@ def running_sandbox(port: int = 0) -> Iterator[Sandbox]:
             hint="pip install 'orgkit[sandbox]'",
         ) from exc
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+    # moto warns for each CloudFormation type it skips; docs/sandbox.md lists them once.
+    warnings.filterwarnings("ignore", category=UserWarning, module="moto.cloudformation")
+    logging.getLogger("moto.cloudformation.parsing").setLevel(logging.ERROR)
     from orgkit.sandbox.extensions import install
 
     install()
