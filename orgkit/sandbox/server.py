@@ -103,7 +103,7 @@ def running_sandbox(port: int = 0) -> Iterator[Sandbox]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     # moto warns for each CloudFormation type it skips; docs/sandbox.md lists them once.
     warnings.filterwarnings("ignore", category=UserWarning, module="moto.cloudformation")
-    logging.getLogger("moto.cloudformation.parsing").setLevel(logging.ERROR)
+    logging.getLogger("moto").setLevel(logging.ERROR)
     from orgkit.sandbox.extensions import install
 
     install()
