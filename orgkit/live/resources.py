@@ -49,7 +49,8 @@ def read_roles(
         else:
             iam = sessions.client(probe.account_id, probe.access_role, "iam")
         try:
-            return [_read_role(iam, probe, name) for name in probe.role_names]
+            oidc = _has_oidc_provider(iam, probe) if probe.oidc_provider else None
+            return [_read_role(iam, probe, name, oidc) for name in probe.role_names]
         except ClientError as exc:
             error = exc.response.get("Error", {})
             raise AwsError(
@@ -61,7 +62,19 @@ def read_roles(
         return [role for roles in pool.map(one, probes) for role in roles]
 
 
-def _read_role(iam: Any, probe: RoleProbe, name: str) -> LiveRole:
+def _has_oidc_provider(iam: Any, probe: RoleProbe) -> bool:
+    """One look per account for the OIDC provider its deployment role trusts."""
+    arn = f"arn:aws:iam::{probe.account_id}:oidc-provider/{probe.oidc_provider}"
+    try:
+        iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "NoSuchEntity":
+            raise
+        return False
+    return True
+
+
+def _read_role(iam: Any, probe: RoleProbe, name: str, oidc: bool | None) -> LiveRole:
     try:
         role = iam.get_role(RoleName=name)["Role"]
     except ClientError as exc:
@@ -78,16 +91,6 @@ def _read_role(iam: Any, probe: RoleProbe, name: str) -> LiveRole:
         permissions = None
     boundary_arn = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
     boundary = _policy_document(iam, boundary_arn) if boundary_arn else None
-    oidc = None
-    if probe.oidc_provider:
-        arn = f"arn:aws:iam::{probe.account_id}:oidc-provider/{probe.oidc_provider}"
-        try:
-            iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
-            oidc = True
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "NoSuchEntity":
-                raise
-            oidc = False
     return LiveRole(
         account_id=probe.account_id,
         role_name=name,
