@@ -7,7 +7,10 @@ from typing import Any
 
 import yaml
 
-from orgkit.plan import Change
+from orgkit import workflow
+from orgkit.live import AwsContext
+from orgkit.plan import Change, PlanOptions
+from orgkit.sandbox.server import Sandbox
 
 READ_PREFIXES = ("Describe", "List", "Get", "AssumeRole")
 
@@ -38,3 +41,29 @@ def edit_yaml(path: Path, edit: Any) -> None:
 def is_write(operation: str) -> bool:
     """True for AWS operations that change something."""
     return not operation.startswith(READ_PREFIXES)
+
+
+def replan(config: Path, options: PlanOptions | None = None) -> workflow.Planned:
+    """Load org.yaml, read the live organization, plan."""
+    return workflow.make_plan(config, AwsContext(), options or PlanOptions())
+
+
+def converge(config: Path, options: PlanOptions | None = None) -> workflow.Planned:
+    """Plan and apply; return what was planned, with the plan made after applying."""
+    aws = AwsContext()
+    planned = workflow.make_plan(config, aws, options or PlanOptions())
+    _, after = workflow.run_apply(planned, aws, RecordingReporter())
+    return workflow.Planned(planned.config, planned.live, after)
+
+
+def account_ids(box: Sandbox) -> dict[str, str]:
+    """Every account of the organization by email, read with raw boto3."""
+    pages = box.client("organizations").get_paginator("list_accounts").paginate()
+    return {a["Email"]: a["Id"] for page in pages for a in page["Accounts"]}
+
+
+def converged(config: Path) -> workflow.Planned:
+    """Plan and apply, and check that the plan made after applying is empty."""
+    planned = converge(config)
+    assert planned.plan.empty, planned.plan.to_dict()
+    return planned

@@ -97,13 +97,7 @@ class StackSetApplier:
         after = batch[0].after
         assert after
         self.cfn.create_stack_set(
-            StackSetName=after["name"],
-            Description=after["description"],
-            TemplateBody=after["template_body"],
-            Parameters=_parameters(after["parameters"]),
-            Capabilities=after["capabilities"],
-            AdministrationRoleARN=after["administration_role_arn"],
-            ExecutionRoleName=after["execution_role_name"],
+            **_definition(after),
             PermissionModel="SELF_MANAGED",
             Tags=[{"Key": "ManagedBy", "Value": "orgkit"}],
         )
@@ -114,14 +108,7 @@ class StackSetApplier:
         after = change.after
         assert after
         operation = self._call(
-            change, "update_stack_set",
-            StackSetName=after["name"],
-            Description=after["description"],
-            TemplateBody=after["template_body"],
-            Parameters=_parameters(after["parameters"]),
-            Capabilities=after["capabilities"],
-            AdministrationRoleARN=after["administration_role_arn"],
-            ExecutionRoleName=after["execution_role_name"],
+            change, "update_stack_set", **_definition(after),
             OperationPreferences=after["operation_preferences"],
         )
         self._wait(change, after["name"], operation)
@@ -246,6 +233,19 @@ class StackSetApplier:
             for page in pages for r in page.get("Summaries", [])
             if r.get("Status") not in ("SUCCEEDED", "PENDING", "RUNNING")
         ]
+
+
+def _definition(after: dict[str, Any]) -> dict[str, Any]:
+    """What CreateStackSet and UpdateStackSet both take from a stack_set change."""
+    return {
+        "StackSetName": after["name"],
+        "Description": after["description"],
+        "TemplateBody": after["template_body"],
+        "Parameters": _parameters(after["parameters"]),
+        "Capabilities": after["capabilities"],
+        "AdministrationRoleARN": after["administration_role_arn"],
+        "ExecutionRoleName": after["execution_role_name"],
+    }
 
 
 def _stack_set_name(change: Change) -> str:

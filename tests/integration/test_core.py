@@ -12,19 +12,8 @@ from orgkit.errors import SafetyError, WrongOrganizationError
 from orgkit.live import AwsContext
 from orgkit.plan import Action, Kind, PlanOptions
 from orgkit.sandbox.server import Sandbox
-from tests.helpers import RecordingReporter, edit_yaml, is_write
-
-
-def apply(config: Path, options: PlanOptions | None = None) -> workflow.Planned:
-    """Plan and apply; return the plan made after applying."""
-    aws = AwsContext()
-    planned = workflow.make_plan(config, aws, options or PlanOptions())
-    _, after = workflow.run_apply(planned, aws, RecordingReporter())
-    return workflow.Planned(planned.config, planned.live, after)
-
-
-def replan(config: Path, options: PlanOptions | None = None) -> workflow.Planned:
-    return workflow.make_plan(config, AwsContext(), options or PlanOptions())
+from tests.helpers import RecordingReporter, edit_yaml, is_write, replan
+from tests.helpers import converge as apply
 
 
 def live_tree(box: Sandbox) -> dict[str, object]:

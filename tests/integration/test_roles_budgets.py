@@ -17,7 +17,7 @@ from orgkit import workflow
 from orgkit.live import AwsContext
 from orgkit.plan import Action, Kind, PlanOptions
 from orgkit.sandbox.server import Sandbox
-from tests.helpers import RecordingReporter, edit_yaml
+from tests.helpers import account_ids, converged, edit_yaml
 
 MANAGEMENT = "123456789012"
 EXECUTION = "AWSCloudFormationStackSetExecutionRole"
@@ -25,24 +25,12 @@ ADMINISTRATION = "AWSCloudFormationStackSetAdministrationRole"
 DEPLOY = "ThemisGuardDeploymentRole"
 
 
-def converge(config: Path) -> workflow.Planned:
-    aws = AwsContext()
-    planned = workflow.make_plan(config, aws, PlanOptions())
-    _, after = workflow.run_apply(planned, aws, RecordingReporter())
-    assert after.empty, after.to_dict()
-    return planned
-
-
-def account_ids(box: Sandbox) -> dict[str, str]:
-    org = box.client("organizations")
-    pages = org.get_paginator("list_accounts").paginate()
-    return {a["Email"]: a["Id"] for page in pages for a in page["Accounts"]}
 
 
 @pytest.fixture
 def applied(sandbox: Sandbox, seed_dir: Path) -> Path:
     config = seed_dir / "org.yaml"
-    converge(config)
+    converged(config)
     return config
 
 
@@ -143,13 +131,13 @@ def test_loosened_trust_and_deleted_budget_are_planned_back(
     assert budget.action is Action.CREATE
     assert len(changes) == 3
 
-    converge(applied)
+    converged(applied)
     trust = iam.get_role(RoleName=DEPLOY)["Role"]["AssumeRolePolicyDocument"]
     assert "999999999999" not in json.dumps(trust)
     assert iam.get_role_policy(RoleName=EXECUTION, PolicyName="orgkit-permissions")
 
 
-def test_amount_and_threshold_changes_are_updates_that_converge(
+def test_amount_and_threshold_changes_are_updates_that_converged(
     sandbox: Sandbox, applied: Path
 ) -> None:
     def change(data: dict) -> None:
@@ -165,7 +153,7 @@ def test_amount_and_threshold_changes_are_updates_that_converge(
     assert (dev.before["amount"], dev.after["amount"]) == (100.0, 90.0)
     assert len(planned.plan.changes) == 10  # the threshold changed for every account
 
-    converge(applied)
+    converged(applied)
     prod = account_ids(sandbox)["themisguard-dev@delatsi-llc.com"]
     budget = sandbox.client("budgets").describe_budget(
         AccountId=MANAGEMENT, BudgetName=f"orgkit-monthly-{prod}")["Budget"]
@@ -176,7 +164,7 @@ def test_changed_subscribers_are_an_update(sandbox: Sandbox, applied: Path) -> N
     edit_yaml(applied, lambda d: d["budgets"].update(emails=["finance@delatsi-llc.com"]))
     planned = workflow.make_plan(applied, AwsContext(), PlanOptions())
     assert {c.kind for c in planned.plan.changes} == {Kind.BUDGET}
-    converge(applied)
+    converged(applied)
 
 
 def test_github_trust_can_be_replaced_by_ci_principals(sandbox: Sandbox, applied: Path) -> None:
@@ -187,7 +175,7 @@ def test_github_trust_can_be_replaced_by_ci_principals(sandbox: Sandbox, applied
         }
 
     edit_yaml(applied, principals)
-    planned = converge(applied)
+    planned = converged(applied)
     org_id = planned.live.organization_id
     prod = account_ids(sandbox)["themisguard-prod@delatsi-llc.com"]
     trust = sandbox.member_client(prod, "iam").get_role(RoleName=DEPLOY)["Role"][

@@ -16,34 +16,20 @@ from orgkit import workflow
 from orgkit.live import AwsContext
 from orgkit.plan import Action, Kind, PlanOptions
 from orgkit.sandbox.server import Sandbox
-from tests.helpers import RecordingReporter, edit_yaml
+from tests.helpers import RecordingReporter, account_ids, converged, edit_yaml, replan
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 TABLES = ("customers", "subscriptions", "webhook-events", "usage-records")
 
 
-def converge(config: Path) -> workflow.Planned:
-    aws = AwsContext()
-    planned = workflow.make_plan(config, aws, PlanOptions())
-    _, after = workflow.run_apply(planned, aws, RecordingReporter())
-    assert after.empty, after.to_dict()
-    return planned
-
-
-def replan(config: Path) -> workflow.Planned:
-    return workflow.make_plan(config, AwsContext(), PlanOptions())
 
 
 @pytest.fixture
 def applied(sandbox: Sandbox, seed_dir: Path) -> Path:
     config = seed_dir / "org.yaml"
-    converge(config)
+    converged(config)
     return config
 
-
-def account_ids(box: Sandbox) -> dict[str, str]:
-    pages = box.client("organizations").get_paginator("list_accounts").paginate()
-    return {a["Email"]: a["Id"] for page in pages for a in page["Accounts"]}
 
 
 def stack_outputs(box: Sandbox, account_id: str, stack_set: str) -> dict[str, str]:
@@ -112,7 +98,7 @@ def test_stack_set_parameter_edit_is_a_stack_set_update_and_nothing_else(
     assert change.before["differs"] == ["parameters"]
     assert (change.before["parameters"]["WafRateLimit"],
             change.after["parameters"]["WafRateLimit"]) == ("1000", "2000")
-    converge(applied)
+    converged(applied)
     parameters = sandbox.client("cloudformation").describe_stack_set(
         StackSetName="themisguard-platform")["StackSet"]["Parameters"]
     assert {"ParameterKey": "WafRateLimit", "ParameterValue": "2000"} in parameters
@@ -126,7 +112,7 @@ def test_template_edit_plans_an_update_with_a_diff(sandbox: Sandbox, applied: Pa
     assert [c.address for c in planned.plan.changes] == ['stack_set["security-baseline"]']
     change = planned.plan.changes[0]
     assert change.before["differs"] == ["template"]
-    converge(applied)
+    converged(applied)
     body = sandbox.client("cloudformation").describe_stack_set(
         StackSetName="security-baseline")["StackSet"]["TemplateBody"]
     assert "ONE_HOUR" in body
@@ -141,7 +127,7 @@ def test_environment_parameter_edit_updates_only_that_environment(
     assert [c.address for c in planned.plan.changes] == [
         'stack_instance["themisguard-platform" -> "themisguard-staging@delatsi-llc.com" -> '
         '"us-east-1"]']
-    converge(applied)
+    converged(applied)
 
 
 def test_new_target_gets_an_instance_and_removal_needs_destroy(
@@ -152,7 +138,7 @@ def test_new_target_gets_an_instance_and_removal_needs_destroy(
     planned = replan(applied)
     assert [(c.kind, c.action) for c in planned.plan.changes] == [
         (Kind.STACK_INSTANCE, Action.CREATE)]
-    converge(applied)
+    converged(applied)
     edit_yaml(applied, lambda d: d["stack_sets"][1]["targets"].update(
         accounts=["log-archive@delatsi-llc.com"]))
     held = replan(applied)
