@@ -317,3 +317,24 @@ def test_operation_in_progress_is_waited_out(tmp_path: Path) -> None:
     done, errors = applier.run(instance_changes(tmp_path))
     assert not errors and len(done) == 2
     assert messages.count("another operation of this stack set is running; waiting") == 2
+
+
+def test_drift_reports_failed_instances_and_changes_with_their_account(tmp_path: Path) -> None:
+    from orgkit.plan.drift import drift
+
+    config = make_config(tmp_path)
+    live_set = in_sync(config)
+    broken = LiveStackInstance(DEV, "us-east-1", "INOPERABLE", "stack deleted by hand",
+                               overrides=(("Environment", "dev"),))
+    live = live_org((in_sync(config, instances=(broken, live_set.instances[1])),))
+    edited = make_config(tmp_path, ORG_YAML.replace("oncall@x.com", "pager@x.com"))
+    report = drift(plan(edited, live, PlanOptions(allow_destroy=True)), live)
+    assert not report.in_sync
+    issues = {(f.address, f.issue, f.account_id) for f in report.findings
+              if f.kind == "stack_instance"}  # the hand-built live org has no OUs either
+    assert issues == {
+        ('stack_instance["platform" -> "prod@x.com" -> "us-east-1"]', "changed", PROD),
+        ('stack_instance["platform" -> "dev@x.com" -> "us-east-1"]', "failed", DEV),
+    }
+    failed = next(f for f in report.findings if f.issue == "failed")
+    assert failed.actual["reason"] == "stack deleted by hand"
