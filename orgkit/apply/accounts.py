@@ -8,12 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from orgkit.errors import AccountCreationError
 
 # FailureReason values of DescribeCreateAccountStatus, said as a person needs to hear them.
 FAILURE_HINTS = {
     "EMAIL_ALREADY_EXISTS": "another AWS account already uses this email; pick another "
-    "email, or adopt the existing account (orgkit import / invite it)",
+    "email, or invite the existing account to the organization and declare it",
     "ACCOUNT_LIMIT_EXCEEDED": "the organization has reached its account quota; ask AWS "
     "Support for more accounts",
     "INVALID_EMAIL": "AWS rejected the email address",
@@ -77,6 +79,14 @@ def create_accounts(
         except AccountCreationError as exc:
             on_update(request, f"failed: {exc.message}")
             return request.key, exc
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            failure = AccountCreationError(
+                f"creating account {request.email} failed: {error.get('Code')}: "
+                f"{error.get('Message')}",
+                hint="Run apply again: an IN_PROGRESS request is resumed, never repeated.")
+            on_update(request, f"failed: {failure.message}")
+            return request.key, failure
 
     created: dict[str, str] = {}
     failed: dict[str, AccountCreationError] = {}

@@ -7,13 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from orgkit.apply.accounts import AccountRequest, PollPolicy, create_accounts
 from orgkit.apply.stacksets import OperationPoll, StackSetApplier
 from orgkit.config.models import ROOT_PATH
 from orgkit.config.policies import minify
-from orgkit.errors import AwsError
+from orgkit.errors import AccountCreationError, AwsError
 from orgkit.live.model import LiveOrg
 from orgkit.live.resources import PERMISSIONS_POLICY
 from orgkit.live.session import AwsContext
@@ -299,8 +300,9 @@ class _Executor:
         account_id = str(after["account_id"])
         budgets = self.aws.client("budgets")
         done = []
-        if (before["amount"], before["currency"], before["linked_accounts"]) != (
-            after["amount"], after["currency"], [account_id]
+        if (before["amount"], before["currency"], before["linked_accounts"],
+                before.get("time_unit")) != (
+            after["amount"], after["currency"], [account_id], after["time_unit"]
         ):
             budgets.update_budget(AccountId=self.management_id,
                                   NewBudget=_budget(after["name"], after, account_id))
@@ -354,12 +356,20 @@ class _Executor:
             self.ids.accounts[change.after["email"]] = account_id
             detail = f"created {account_id}"
             if change.after["ou"] != ROOT_PATH:
-                self.call(
-                    "move_account",
-                    AccountId=account_id,
-                    SourceParentId=self.ids.root_id,
-                    DestinationParentId=self.ids.ou(change.after["ou"]),
-                )
+                try:
+                    self.call(
+                        "move_account",
+                        AccountId=account_id,
+                        SourceParentId=self.ids.root_id,
+                        DestinationParentId=self.ids.ou(change.after["ou"]),
+                    )
+                except (ClientError, AwsError) as exc:
+                    message = exc.message if isinstance(exc, AwsError) else str(exc)
+                    failed[change.address] = AccountCreationError(
+                        f"account {account_id} was created but not moved to "
+                        f"{change.after['ou']}: {message}",
+                        hint="Run apply again: the plan will show the move.")
+                    continue
                 detail += f" in {change.after['ou']}"
             self.reporter.change_done(change, detail)
             done.append((change, detail))
@@ -464,6 +474,9 @@ def apply_plan(
             raise _stopped(_client_error(change, exc), result, len(changes)) from exc
         except AwsError as exc:
             raise _stopped(exc, result, len(changes)) from exc
+        except (BotoCoreError, ResponseParserError) as exc:
+            error = AwsError(f"{change.action.value} {change.address} failed: {exc}")
+            raise _stopped(error, result, len(changes)) from exc
         reporter.change_done(change, detail)
         result.done.append((change, detail))
         index += 1
@@ -495,7 +508,7 @@ def _budget(name: str, after: dict[str, Any], account_id: str) -> dict[str, Any]
     return {
         "BudgetName": name,
         "BudgetLimit": {"Amount": f"{after['amount']:.2f}", "Unit": after["currency"]},
-        "TimeUnit": "MONTHLY",
+        "TimeUnit": after.get("time_unit", "MONTHLY"),
         "BudgetType": "COST",
         "CostFilters": {"LinkedAccount": [account_id]},
     }
@@ -504,9 +517,9 @@ def _budget(name: str, after: dict[str, Any], account_id: str) -> dict[str, Any]
 def _notification(notification: dict[str, Any]) -> dict[str, Any]:
     return {
         "NotificationType": notification["type"],
-        "ComparisonOperator": "GREATER_THAN",
+        "ComparisonOperator": notification.get("comparison", "GREATER_THAN"),
         "Threshold": notification["threshold"],
-        "ThresholdType": "PERCENTAGE",
+        "ThresholdType": notification.get("threshold_type", "PERCENTAGE"),
     }
 
 

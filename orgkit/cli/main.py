@@ -13,6 +13,7 @@ import click
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 from rich.console import Console
+from rich.markup import escape
 
 from orgkit import __version__, workflow
 from orgkit.config import Config, load_config
@@ -67,13 +68,14 @@ class OrgkitGroup(click.Group):
             code = EXIT_ERROR
         except ConfigError as exc:
             console = err()
-            console.print(f"[bold red]error:[/] {exc.message}", markup=True, soft_wrap=True)
+            console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
+            console.print(f"[dim]hint: {exc.hint}[/]", soft_wrap=True)
             code = EXIT_ERROR
         except OrgkitError as exc:
             console = err()
-            console.print(f"[bold red]error:[/] {exc.message}", soft_wrap=True)
+            console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
             if exc.hint:
-                console.print(f"[dim]hint: {exc.hint}[/]", soft_wrap=True)
+                console.print(f"[dim]hint: {escape(exc.hint)}[/]", soft_wrap=True)
             code = EXIT_ERROR
         except (BotoCoreError, ClientError, ResponseParserError) as exc:
             console = err()
@@ -83,7 +85,7 @@ class OrgkitGroup(click.Group):
             code = EXIT_ERROR
         except KeyboardInterrupt:
             err().print("[red]Interrupted.[/] Run `orgkit plan` to see where things stand.")
-            code = 130
+            code = EXIT_ERROR
         except Exception:  # a bug: show everything
             traceback.print_exc()
             err().print("[bold red]This is a bug in orgkit; please report it with the "
@@ -187,7 +189,8 @@ def render(ctx: Context, out_dir: Path, lint: bool) -> None:
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Save the plan for `orgkit apply --plan FILE`.")
 @click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 2 when there are changes, 0 when none, 1 on error.")
+              help="Exit 2 when anything differs (held-back destructive changes too), "
+                   "0 when nothing does, 1 on error.")
 @with_destroy_options
 @click.pass_obj
 def plan_cmd(ctx: Context, as_json: bool, out_file: Path | None, detailed_exitcode: bool,
@@ -202,7 +205,7 @@ def plan_cmd(ctx: Context, as_json: bool, out_file: Path | None, detailed_exitco
         click.echo(plan_json(planned.plan))
     else:
         print_plan(out(), planned.plan)
-    if detailed_exitcode and not planned.plan.empty:
+    if detailed_exitcode and not planned.plan.in_sync:
         return EXIT_CHANGES
     return EXIT_OK
 
@@ -249,8 +252,12 @@ def apply_cmd(ctx: Context, yes: bool, plan_file: Path | None, allow_destroy: bo
     console.print()
     result, after = workflow.run_apply(planned, aws, _ConsoleReporter(err()), saved)
     console.print(f"\n[bold green]Apply complete:[/] {len(result.done)} changes made.")
-    if after.empty:
+    if after.in_sync:
         console.print("[green]✓[/] Re-checked: the organization now matches org.yaml.")
+        return EXIT_OK
+    if after.empty:
+        console.print(f"[yellow]Re-checked: only {len(after.held_back)} held-back destructive "
+                      "change(s) remain; run with the flags shown to apply them.[/]")
         return EXIT_OK
     console.print("[bold yellow]Re-checked: changes remain (see below).[/]")
     print_plan(console, after)

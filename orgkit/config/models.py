@@ -6,7 +6,6 @@ a policy by its name. Unknown keys are errors everywhere.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from enum import Enum
 from typing import Annotated, Literal
@@ -23,7 +22,6 @@ TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 TagValue = Annotated[str, StringConstraints(max_length=256)]
 Tags = dict[TagKey, TagValue]
 
-_OU_NAME = re.compile(r"^[^/]+$")
 
 
 class _Model(BaseModel):
@@ -56,7 +54,7 @@ class OrganizationSpec(_Model):
         default_factory=list, description="SCPs attached to the root, by policy name."
     )
     tags: Tags = Field(
-        default_factory=dict, description="Tags put on everything orgkit creates."
+        default_factory=dict, description="Tags put on the OUs, SCPs and accounts orgkit creates."
     )
 
 
@@ -73,13 +71,16 @@ class PolicySpec(_Model):
     )
 
 
+OUName = Annotated[str, StringConstraints(pattern=r"^[^/]+$", min_length=1, strip_whitespace=True)]
+
+
 class OUSpec(_Model):
     """An organizational unit; children nest."""
 
-    name: Name
+    name: OUName
     policies: list[Name] = Field(default_factory=list)
     tags: Tags = Field(default_factory=dict)
-    renamed_from: Name | None = Field(
+    renamed_from: OUName | None = Field(
         None, description="The OU's previous name; the plan renames it in place."
     )
     state: Literal["present", "absent"] = Field(
@@ -152,7 +153,7 @@ class BudgetsSpec(_Model):
     """Monthly cost budgets, one per account, kept in the management account."""
 
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
-    amounts: dict[Environment, float] = Field(
+    amounts: dict[Environment, Annotated[float, Field(gt=0)]] = Field(
         default_factory=dict, description="Default monthly amount per environment."
     )
     notifications: list[NotificationSpec] = Field(
@@ -162,7 +163,10 @@ class BudgetsSpec(_Model):
             NotificationSpec(type="FORECASTED", threshold=100),
         ]
     )
-    emails: list[EmailStr] = Field(default_factory=list, description="Email subscribers.")
+    emails: list[EmailStr] = Field(
+        default_factory=list, max_length=10,
+        description="Email subscribers (AWS allows 10 per notification).",
+    )
     sns_topic_arn: Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:sns:")] | None = None
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import jinja2
 
 from orgkit.config.jinja import render_file
-from orgkit.config.models import OrgSpec, PolicySpec
+from orgkit.config.models import OrgSpec, PolicySpec, StackSetRolesSpec
 from orgkit.errors import ConfigIssue
 
 
@@ -41,10 +41,12 @@ def minify(document: Any) -> str:
 
 def template_context(spec: OrgSpec) -> dict[str, Any]:
     """What SCP and CloudFormation templates can refer to."""
+    roles = spec.stackset_roles or StackSetRolesSpec()
     return {
         "vars": spec.vars,
         **spec.vars,
         "organization": spec.organization.model_dump(mode="json"),
+        "stackset_roles": roles.model_dump(mode="json"),
     }
 
 

@@ -12,6 +12,8 @@ from orgkit.config.source import Loc, format_loc
 from orgkit.errors import ConfigIssue
 
 Report = Callable[[Loc, str], None]
+# Names the jinja2 contexts define themselves; a var of the same name would hide them.
+RESERVED_VARS = {"vars", "organization", "project", "stack_set", "stackset_roles"}
 
 
 def check_semantics(
@@ -70,6 +72,9 @@ def check_semantics(
                    f"budgets.amounts.{account.environment.value} or this account's budget")
 
     _check_projects(spec, report)
+    for key in spec.vars:
+        if key in RESERVED_VARS:
+            report(("vars", key), f"{key!r} is a name templates already use; rename the var")
     budgets = spec.budgets
     if budgets and budgets.notifications and not (budgets.emails or budgets.sns_topic_arn):
         report(("budgets", "notifications"),

@@ -101,6 +101,11 @@ class Plan:
         """True when apply would do nothing."""
         return not self.changes
 
+    @property
+    def in_sync(self) -> bool:
+        """True when nothing differs, held-back destructive changes included."""
+        return not self.changes and not self.held_back
+
     def summary(self) -> dict[str, int]:
         """Counts by action, the JSON contract's ``summary``."""
         counts = {action.value: 0 for action in Action}

@@ -1,8 +1,8 @@
 """``plan(config, live) -> Plan``: pure, no boto3, no I/O.
 
 Order (dependencies first, destruction last): policy types, OU renames and creations (parents
-first), policies, account creations, account updates (moves, tags), attachments, roles in the
-accounts, budgets, stack sets each with its instances; then the destructive changes: stack
+first), policies, attachments to the root and OUs, account creations, account updates (moves,
+tags), attachments to accounts, roles in the accounts, budgets, stack sets each with its instances; then the destructive changes: stack
 instance and stack set deletions, detachments, account closures and removals, policy deletions,
 and OU deletions (children first). Destructive changes are held back unless their flag is given.
 """
@@ -65,8 +65,11 @@ class _Planner:
         self._policy_types()
         self._ous()
         self._policies()
+        # Guardrails first: SCPs on the root and OUs are attached before any account is
+        # created or moved into them; account-level SCPs once the accounts exist.
+        self._attachments(to_accounts=False)
         self._accounts()
-        self._attachments()
+        self._attachments(to_accounts=True)
         self._roles()
         self._budgets()
         stack_sets = plan_stack_sets(self.config, self.live)
@@ -98,6 +101,10 @@ class _Planner:
 
     # -- policy types ---------------------------------------------------------------------
     def _policy_types(self) -> None:
+        if self.live.feature_set != "ALL":
+            self.warnings.append(
+                f"the organization's feature set is {self.live.feature_set}; SCPs need all "
+                "features enabled (enable them in the console, then plan again)")
         if self.spec.policies and SCP not in self.live.policy_types:
             self.changes.append(
                 Change(address(Kind.POLICY_TYPE, SCP), Kind.POLICY_TYPE, Action.CREATE,
@@ -211,10 +218,17 @@ class _Planner:
     def _accounts(self) -> None:
         live_accounts = self.live.account_by_email
         pending = {p.account_name: p for p in self.live.pending_accounts}
+        # Creations together (apply runs them in parallel), then moves and tag updates.
+        creates: list[Change] = []
+        updates: list[Change] = []
         for spec in self.spec.accounts:
             email = spec.email.lower()
             live = live_accounts.get(email)
             addr = address(Kind.ACCOUNT, email)
+            if live is not None and live.id == self.live.management_account_id:
+                self.warnings.append(f"{email} is the management account; orgkit does not "
+                                     "manage it as a member account")
+                continue
             if spec.state != "active":
                 if live is not None and live.status not in CLOSED_STATUSES:
                     self.destructive.append(
@@ -228,7 +242,7 @@ class _Planner:
                 new = self._new_account(spec)
                 if spec.name in pending:
                     new["resume_request_id"] = pending[spec.name].request_id
-                self.changes.append(Change(addr, Kind.ACCOUNT, Action.CREATE, None, new))
+                creates.append(Change(addr, Kind.ACCOUNT, Action.CREATE, None, new))
                 continue
             if live.status in CLOSED_STATUSES:
                 self.warnings.append(
@@ -250,10 +264,11 @@ class _Planner:
                     after["tags"] = differing
             if after:
                 ids = {"email": email, "id": live.id}
-                self.changes.append(
+                updates.append(
                     Change(addr, Kind.ACCOUNT, Action.UPDATE, {**ids, **before},
                            {**ids, **after})
                 )
+        self.changes += creates + updates
         declared = {a.email.lower() for a in self.spec.accounts}
         for live in self.live.accounts:
             if live.id == self.live.management_account_id:
@@ -279,7 +294,7 @@ class _Planner:
             "ou": spec.ou,
             "environment": spec.environment.value,
             "project": spec.project,
-            "access_role": self.spec.organization.access_role,
+            "access_role": self.spec.access_role(spec),
             "tags": tags,
         }
 
@@ -298,20 +313,27 @@ class _Planner:
                     desired[name].add(account.email.lower())
         return desired
 
-    def _attachments(self) -> None:
+    def _attachments(self, to_accounts: bool) -> None:
+        """Attachments to accounts (``to_accounts``) or to the root and OUs."""
+
+        def in_scope(target: str) -> bool:
+            return target.startswith("/") is not to_accounts
+
         desired = self._desired_targets()
         for policy in self.spec.policies:
             if policy.state == "absent":
                 continue
             live = self.live.policy_by_name.get(policy.name)
-            live_targets = {self._target_name(t): t for t in (live.targets if live else ())}
-            for target in sorted(desired[policy.name] - set(live_targets)):
+            live_targets = {self._target_name(t): t for t in (live.targets if live else ())
+                            if in_scope(self._target_name(t))}
+            wanted = {t for t in desired[policy.name] if in_scope(t)}
+            for target in sorted(wanted - set(live_targets)):
                 self.changes.append(
                     Change(address(Kind.POLICY_ATTACHMENT, policy.name, target),
                            Kind.POLICY_ATTACHMENT, Action.CREATE, None,
                            {"policy": policy.name, "target": target})
                 )
-            for target in sorted(set(live_targets) - desired[policy.name]):
+            for target in sorted(set(live_targets) - wanted):
                 assert live is not None
                 self._detach(policy.name, live.id, live_targets[target])
 
@@ -358,7 +380,8 @@ class _Planner:
             + ([["SNS", settings.sns_topic_arn]] if settings.sns_topic_arn else [])
         )
         notifications = sorted(
-            ({"type": n.type, "threshold": float(n.threshold), "subscribers": subscribers}
+            ({"type": n.type, "threshold": float(n.threshold), "comparison": "GREATER_THAN",
+              "threshold_type": "PERCENTAGE", "subscribers": subscribers}
              for n in settings.notifications),
             key=lambda n: (n["type"], n["threshold"]),
         )
@@ -380,6 +403,7 @@ class _Planner:
                 "account_id": account_id,
                 "amount": float(amount),
                 "currency": settings.currency,
+                "time_unit": "MONTHLY",
                 "notifications": notifications,
             }
             addr = address(Kind.BUDGET, email)
@@ -393,9 +417,11 @@ class _Planner:
                 "account_id": account_id,
                 "amount": live.amount,
                 "currency": live.currency,
+                "time_unit": live.time_unit,
                 "linked_accounts": list(live.linked_accounts),
                 "notifications": [
-                    {"type": n.type, "threshold": n.threshold,
+                    {"type": n.type, "threshold": n.threshold, "comparison": n.comparison,
+                     "threshold_type": n.threshold_type,
                      "subscribers": [list(s) for s in n.subscribers]}
                     for n in live.notifications
                 ],
@@ -403,7 +429,7 @@ class _Planner:
             if (live.amount != after["amount"] or live.currency != after["currency"]
                     or list(live.linked_accounts) != [account_id]
                     or before["notifications"] != notifications
-                    or live.time_unit != "MONTHLY"):
+                    or live.time_unit != after["time_unit"]):
                 self.changes.append(Change(addr, Kind.BUDGET, Action.UPDATE, before, after))
         for live_budget in self.live.budgets:
             if live_budget.name not in wanted_names:

@@ -151,11 +151,13 @@ def _trust(
     statements: list[dict[str, Any]] = []
     github = role.trust.github
     if github is not None:
-        subjects = [f"repo:{github.repository}:ref:refs/heads/{b}" for b in github.branches]
-        # A GitHub environment is accepted only by the account of the same environment, so a
-        # dev job can never assume the prod role.
-        subjects += [f"repo:{github.repository}:environment:{e}"
-                     for e in github.environments if e == environment]
+        if environment in github.environments:
+            # The account of a GitHub environment trusts only jobs of that environment: a dev
+            # job cannot assume the prod role, and no push to a branch can skip the
+            # environment's protection rules (required reviewers, branch policy).
+            subjects = [f"repo:{github.repository}:environment:{environment}"]
+        else:
+            subjects = [f"repo:{github.repository}:ref:refs/heads/{b}" for b in github.branches]
         statements.append({
             "Sid": "GitHubActions",
             "Effect": "Allow",
@@ -228,6 +230,10 @@ def _deploy_permissions(
          "Action": ["s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:PutObject"],
          "Resource": [f"arn:aws:s3:::{project}-*-artifacts-*",
                       f"arn:aws:s3:::{project}-*-artifacts-*/*"]},
+        {"Sid": "ArtifactsKey", "Effect": "Allow",
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+         "Resource": f"arn:aws:kms:*:{account_id}:key/*",
+         "Condition": {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}}},
         {"Sid": "Logs", "Effect": "Allow",
          "Action": ["logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DescribeLogGroups",
                     "logs:PutRetentionPolicy", "logs:TagResource"],
@@ -271,6 +277,11 @@ def _boundary(
                            "s3:*", "secretsmanager:GetSecretValue", "sns:*", "sqs:*",
                            "ssm:GetParameter*", "states:*", "xray:*", *role.extra_actions]),
          "Resource": "*"},
+        {"Sid": "NewRolesCarryTheBoundary", "Effect": "Deny",
+         "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+         "Resource": "*",
+         "Condition": {"StringNotEquals": {
+             "iam:PermissionsBoundary": f"arn:aws:iam::{account_id}:policy/{boundary}"}}},
         {"Sid": "KeepTheBoundary", "Effect": "Deny",
          "Action": ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
                     "iam:DeleteRolePermissionsBoundary", "iam:SetDefaultPolicyVersion"],

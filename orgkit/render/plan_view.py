@@ -35,7 +35,11 @@ def plan_json(plan: Plan) -> str:
 def print_plan(console: Console, plan: Plan) -> None:
     """Print the plan grouped by kind, then held-back changes, unmanaged things, warnings."""
     if plan.empty:
-        console.print("[bold green]No changes.[/] The organization matches org.yaml.")
+        if plan.held_back:
+            console.print("[bold yellow]No changes without flags.[/] The organization differs "
+                          "from org.yaml only by the destructive changes held back below.")
+        else:
+            console.print("[bold green]No changes.[/] The organization matches org.yaml.")
     else:
         for kind in Kind:
             group = [c for c in plan.changes if c.kind is kind]
@@ -179,6 +183,8 @@ def _budget_details(change: Change, before: dict[str, Any], after: dict[str, Any
         ]:
             lines.append("subscribers: " + _short(after["notifications"][0]["subscribers"]
                                                    if after["notifications"] else []))
+    if before.get("time_unit") != after.get("time_unit"):
+        lines.append(f"period: {before.get('time_unit')} -> {after.get('time_unit')}")
     if before.get("linked_accounts") != [after["account_id"]]:
         lines.append(f"filter: {before.get('linked_accounts')} -> [{after['account_id']}]")
     return lines

@@ -107,12 +107,18 @@ def running_sandbox(port: int = 0) -> Iterator[Sandbox]:
     from orgkit.sandbox.extensions import install
 
     install()
+    if port:
+        # moto binds in its own thread and would wait forever on a taken port: check first.
+        import socket
+
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError as exc:
+                raise OrgkitError(f"cannot start the sandbox on 127.0.0.1:{port}: {exc.strerror}",
+                                  hint="Choose another --port, or 0 for any free port.") from exc
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    try:
-        server.start()
-    except OSError as exc:
-        raise OrgkitError(f"cannot start the sandbox on port {port}: {exc}",
-                          hint="Choose another --port, or 0 for any free port.") from exc
+    server.start()
     host, bound = server.get_host_and_port()
     try:
         yield Sandbox(endpoint=f"http://{host}:{bound}")

@@ -248,10 +248,11 @@ EMPTY_LIVE_CHANGES = [
     '+ ou["/Sandbox"]',
     '+ policy["deny-leave"]',
     '+ policy["regions"]',
-    '+ account["app-prod@example.com"]',
-    '+ account["play@example.com"]',
+    # Guardrails on the root and OUs before any account lands in them.
     '+ policy_attachment["deny-leave" -> "/"]',
     '+ policy_attachment["regions" -> "/Prod"]',
+    '+ account["app-prod@example.com"]',
+    '+ account["play@example.com"]',
 ]
 
 TAGGED = BASE.replace(

@@ -4,6 +4,7 @@ applier's batching and operation polling against a scripted CloudFormation clien
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -338,3 +339,32 @@ def test_drift_reports_failed_instances_and_changes_with_their_account(tmp_path:
     }
     failed = next(f for f in report.findings if f.issue == "failed")
     assert failed.actual["reason"] == "stack deleted by hand"
+
+
+def test_account_creations_come_before_updates_whatever_the_file_order(tmp_path: Path) -> None:
+    text = ORG_YAML.replace(
+        "  - {name: Prod, email: prod@x.com, ou: /Prod/Apps, environment: prod, project: app}",
+        "  - {name: Prod, email: prod@x.com, ou: /Prod/Apps, environment: prod, project: app,"
+        " access_role: CustomAccess}")
+    config = make_config(tmp_path, text)
+    live = live_org()
+    live = replace(live, accounts=(live.accounts[0], live.accounts[2]))
+    accounts = [c for c in plan(config, live).changes if c.kind is Kind.ACCOUNT]
+    assert [(c.action.value, c.address) for c in accounts] == [
+        ("create", 'account["prod@x.com"]'),
+        ("update", 'account["dev@x.com"]'),
+        ("update", 'account["sec@x.com"]'),
+    ]
+    # The account's own access role is the one CreateAccount makes (and orgkit assumes).
+    assert accounts[0].after["access_role"] == "CustomAccess"
+
+
+def test_the_management_account_is_never_closed(tmp_path: Path) -> None:
+    text = ORG_YAML.replace("environment: security}", "environment: security, state: closed}")
+    config = make_config(tmp_path, text)
+    live = live_org()
+    live = replace(live, management_account_id=SEC)
+    result = plan(config, live, PlanOptions(allow_close_accounts=True))
+    assert not [c for c in (*result.changes, *result.held_back) if c.kind is Kind.ACCOUNT
+                and c.action.value == "delete"]
+    assert any("sec@x.com is the management account" in w for w in result.warnings)
