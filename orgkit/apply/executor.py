@@ -273,6 +273,13 @@ class _Executor:
                 done.append("session duration updated")
             if boundary_arn and "boundary" in differs:
                 iam.put_role_permissions_boundary(RoleName=name, PermissionsBoundary=boundary_arn)
+        for extra in (change.before or {}).get("extra_policies", []) if not create else []:
+            kind, _, name_or_arn = extra.partition(":")
+            if kind == "inline":
+                iam.delete_role_policy(RoleName=name, PolicyName=name_or_arn)
+            else:
+                iam.detach_role_policy(RoleName=name, PolicyArn=name_or_arn)
+            done.append(f"removed {extra}")
         if needs("permissions"):
             iam.put_role_policy(RoleName=name, PolicyName=PERMISSIONS_POLICY,
                                 PolicyDocument=doc(after["permissions"]))

@@ -41,7 +41,7 @@ def minify(document: Any) -> str:
 
 def template_context(spec: OrgSpec) -> dict[str, Any]:
     """What SCP and CloudFormation templates can refer to."""
-    roles = spec.stackset_roles or StackSetRolesSpec()
+    roles = spec.stackset_roles or StackSetRolesSpec.model_validate({})
     return {
         "vars": spec.vars,
         **spec.vars,

@@ -81,6 +81,7 @@ class LiveRole:
     boundary_arn: str | None = None
     boundary: Any = None  # the boundary policy's default version, None if absent
     oidc_provider: bool | None = None  # None: not looked for
+    extra_policies: tuple[str, ...] = ()  # inline names / managed ARNs orgkit did not put there
 
 
 @dataclass(frozen=True)

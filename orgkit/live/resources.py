@@ -89,6 +89,11 @@ def _read_role(iam: Any, probe: RoleProbe, name: str, oidc: bool | None) -> Live
         if exc.response["Error"]["Code"] != "NoSuchEntity":
             raise
         permissions = None
+    extra = [f"inline:{n}" for page in iam.get_paginator("list_role_policies").paginate(
+                 RoleName=name) for n in page["PolicyNames"] if n != PERMISSIONS_POLICY]
+    extra += [f"managed:{p['PolicyArn']}" for page in iam.get_paginator(
+                  "list_attached_role_policies").paginate(RoleName=name)
+              for p in page["AttachedPolicies"]]
     boundary_arn = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
     boundary = _policy_document(iam, boundary_arn) if boundary_arn else None
     return LiveRole(
@@ -101,6 +106,7 @@ def _read_role(iam: Any, probe: RoleProbe, name: str, oidc: bool | None) -> Live
         boundary_arn=boundary_arn,
         boundary=boundary,
         oidc_provider=oidc,
+        extra_policies=tuple(sorted(extra)),
     )
 
 

@@ -2,9 +2,10 @@
 
 Order (dependencies first, destruction last): policy types, OU renames and creations (parents
 first), policies, attachments to the root and OUs, account creations, account updates (moves,
-tags), attachments to accounts, roles in the accounts, budgets, stack sets each with its instances; then the destructive changes: stack
-instance and stack set deletions, detachments, account closures and removals, policy deletions,
-and OU deletions (children first). Destructive changes are held back unless their flag is given.
+tags), attachments to accounts, roles in the accounts, budgets, stack sets each with its
+instances; then the destructive changes: stack instance and stack set deletions, detachments,
+account closures and removals, policy deletions, and OU deletions (children first).
+Destructive changes are held back unless their flag is given.
 """
 
 from __future__ import annotations
@@ -461,6 +462,7 @@ def _role_state(live: LiveRole | None) -> dict[str, Any] | None:
         "boundary_arn": live.boundary_arn,
         "boundary": live.boundary,
         "oidc_provider": live.oidc_provider,
+        "extra_policies": list(live.extra_policies),
     }
 
 
@@ -479,6 +481,8 @@ def _role_differences(wanted: RoleSpec, live: LiveRole, account_id: str) -> list
             differ.append("boundary")
     if wanted.oidc_provider is not None and live.oidc_provider is False:
         differ.append("oidc_provider")
+    if live.extra_policies:
+        differ.append("extra_policies")
     return differ
 
 

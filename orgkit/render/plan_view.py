@@ -160,6 +160,8 @@ def _role_details(change: Change, before: dict[str, Any], after: dict[str, Any])
             lines += _json_diff(before.get(part), after.get(part), change.address)
         elif part == "oidc_provider":
             lines.append(f"OIDC provider {after['oidc_provider']} is missing")
+        elif part == "extra_policies":
+            lines += [f"remove {extra} (not orgkit's)" for extra in before["extra_policies"]]
         else:
             lines.append(f"{part}: {before.get(part)} -> {after.get(part)}")
     return lines

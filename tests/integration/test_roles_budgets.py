@@ -17,7 +17,7 @@ from orgkit import workflow
 from orgkit.live import AwsContext
 from orgkit.plan import Action, Kind, PlanOptions
 from orgkit.sandbox.server import Sandbox
-from tests.helpers import account_ids, converged, edit_yaml
+from tests.helpers import account_ids, converged, edit_yaml, replan
 
 MANAGEMENT = "123456789012"
 EXECUTION = "AWSCloudFormationStackSetExecutionRole"
@@ -187,3 +187,41 @@ def test_github_trust_can_be_replaced_by_ci_principals(sandbox: Sandbox, applied
         "Condition": {"StringEquals": {"sts:ExternalId": "themisguard-ci",
                                        "aws:PrincipalOrgID": org_id}},
     }]
+
+
+def test_policies_added_by_hand_to_an_orgkit_role_are_planned_away(
+    sandbox: Sandbox, applied: Path
+) -> None:
+    prod = account_ids(sandbox)["themisguard-prod@delatsi-llc.com"]
+    iam = sandbox.member_client(prod, "iam")
+    wide = {"Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_role_policy(RoleName=DEPLOY, PolicyName="break-glass", PolicyDocument=json.dumps(wide))
+    managed = iam.create_policy(PolicyName="Everything", PolicyDocument=json.dumps(wide))
+    iam.attach_role_policy(RoleName=DEPLOY, PolicyArn=managed["Policy"]["Arn"])
+
+    planned = replan(applied)
+    [change] = planned.plan.changes
+    assert change.before["differs"] == ["extra_policies"]
+    assert change.before["extra_policies"] == [
+        "inline:break-glass", f"managed:{managed['Policy']['Arn']}"]
+    converged(applied)
+    assert iam.list_role_policies(RoleName=DEPLOY)["PolicyNames"] == ["orgkit-permissions"]
+    assert iam.list_attached_role_policies(RoleName=DEPLOY)["AttachedPolicies"] == []
+
+
+def test_budget_period_changed_by_hand_converges(sandbox: Sandbox, applied: Path) -> None:
+    # UpdateBudget is a sandbox extension (moto lacks it): this checks what orgkit sends.
+    dev = account_ids(sandbox)["themisguard-dev@delatsi-llc.com"]
+    budgets = sandbox.client("budgets")
+    budget = budgets.describe_budget(AccountId=MANAGEMENT,
+                                     BudgetName=f"orgkit-monthly-{dev}")["Budget"]
+    budgets.update_budget(AccountId=MANAGEMENT, NewBudget={
+        "BudgetName": budget["BudgetName"], "BudgetLimit": budget["BudgetLimit"],
+        "TimeUnit": "QUARTERLY", "BudgetType": "COST", "CostFilters": budget["CostFilters"]})
+    planned = replan(applied)
+    [change] = planned.plan.changes
+    assert (change.before["time_unit"], change.after["time_unit"]) == ("QUARTERLY", "MONTHLY")
+    converged(applied)
+    assert budgets.describe_budget(AccountId=MANAGEMENT, BudgetName=budget["BudgetName"])[
+        "Budget"]["TimeUnit"] == "MONTHLY"
