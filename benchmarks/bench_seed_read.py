@@ -52,8 +52,8 @@ def main() -> None:
         original_client = AwsContext.client
         original_member = MemberSessions.client
 
-        def client(self: AwsContext, service: str) -> Any:
-            made = original_client(self, service)
+        def client(self: AwsContext, service: str, region: str | None = None) -> Any:
+            made = original_client(self, service, region)
             if not getattr(made, "_counted", False):
                 made.meta.events.register("before-call.*.*", count(service))
                 made._counted = True

@@ -47,7 +47,8 @@ def read_live(config: Config, aws: AwsContext) -> LiveOrg:
         )
     roles = read_roles(aws, aws.members(), probes.values())
     budgets = read_budgets(aws, live.management_account_id) if spec.budgets else []
-    stack_sets = read_stack_sets(aws, [s.name for s in spec.stack_sets])
+    stack_sets = read_stack_sets(aws, [s.name for s in spec.stack_sets],
+                                 spec.organization.home_region)
     return replace(live, roles=tuple(roles), budgets=tuple(budgets),
                    stack_sets=tuple(stack_sets))
 
@@ -72,8 +73,10 @@ def load_saved_plan(path: str | Path) -> Plan:
         ) from None
 
 
-def check_saved_plan(saved: Plan, live: LiveOrg, options: PlanOptions) -> None:
-    """Refuse a saved plan whose organization has changed or whose flags are missing."""
+def check_saved_plan(
+    saved: Plan, live: LiveOrg, options: PlanOptions, config: Config | None = None
+) -> None:
+    """Refuse a saved plan whose organization or config changed, or whose flags are missing."""
     if saved.management_account_id != live.management_account_id:
         raise SafetyError(
             f"the saved plan is for management account {saved.management_account_id}, "
@@ -84,7 +87,31 @@ def check_saved_plan(saved: Plan, live: LiveOrg, options: PlanOptions) -> None:
             "the live organization changed since this plan was made; refusing to apply it",
             hint="Run `orgkit plan --out plan.json` again, review it, and apply the new plan.",
         )
+    if config is not None and saved.config_fingerprint != config.fingerprint():
+        raise SafetyError(
+            "org.yaml, an SCP or a template changed since this plan was made (or the plan was "
+            "made from another config); refusing to apply it",
+            hint="Run `orgkit plan --out plan.json` again with this config, review it, and "
+            "apply the new plan.",
+        )
     check_flags(saved, options)
+
+
+def lint_changed_templates(config: Config, the_plan: Plan) -> None:
+    """cfn-lint the templates apply is about to send; an error stops apply before any write."""
+    from orgkit.errors import ConfigError
+    from orgkit.render.templates import lint
+
+    names = {(c.after or {}).get("name") for c in the_plan.changes
+             if c.kind is Kind.STACK_SET and c.after}
+    issues = []
+    for stack_set in config.spec.stack_sets:
+        template = config.templates.get(stack_set.name)
+        if stack_set.name in names and template is not None:
+            issues += [i for severity, i in lint(template, list(stack_set.regions))
+                       if severity == "error"]
+    if issues:
+        raise ConfigError(issues)
 
 
 def check_flags(the_plan: Plan, options: PlanOptions) -> None:
@@ -101,7 +128,8 @@ def check_flags(the_plan: Plan, options: PlanOptions) -> None:
 
 
 def run_apply(
-    planned: Planned, aws: AwsContext, reporter: Reporter, saved: Plan | None = None
+    planned: Planned, aws: AwsContext, reporter: Reporter, saved: Plan | None = None,
+    *, lint: bool = True,
 ) -> tuple[ApplyResult, Plan]:
     """Apply ``saved`` (checked against live) or the fresh plan; then plan again.
 
@@ -113,12 +141,15 @@ def run_apply(
     )
     to_apply = planned.plan
     if saved is not None:
-        check_saved_plan(saved, planned.live, options)
+        check_saved_plan(saved, planned.live, options, planned.config)
         to_apply = saved
     check_flags(to_apply, options)
+    if lint:
+        lint_changed_templates(planned.config, to_apply)
     result = apply_plan(
         to_apply, aws, planned.live, reporter,
         in_flight=planned.config.spec.quotas.create_account_in_flight,
+        home_region=planned.config.spec.organization.home_region,
     )
     after = plan(planned.config, read_live(planned.config, aws), options)
     return result, after

@@ -55,8 +55,8 @@ def aws_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     original = AwsContext.client
 
-    def client(self: AwsContext, service: str) -> object:
-        made = original(self, service)
+    def client(self: AwsContext, service: str, region: str | None = None) -> object:
+        made = original(self, service, region)
         if not getattr(made, "_orgkit_recorded", False):
             def record(model: object, **_: object) -> None:
                 calls.append(f"{service}.{model.name}")  # type: ignore[attr-defined]

@@ -426,6 +426,7 @@ def apply_plan(
     poll: PollPolicy | None = None,
     sleep: Callable[[float], None] = time.sleep,
     stack_poll: OperationPoll | None = None,
+    home_region: str = "us-east-1",
 ) -> ApplyResult:
     """Do exactly the plan's changes, in order; stop at the first failure and say why.
 
@@ -445,7 +446,8 @@ def apply_plan(
             for item in run:
                 reporter.change_started(item)
             applier = StackSetApplier(
-                aws.client("cloudformation"), executor.account_id_of, reporter.progress,
+                aws.client("cloudformation", home_region), executor.account_id_of,
+                reporter.progress,
                 sleep=sleep, poll=stack_poll or OperationPoll())
             done, errors = applier.run(run)
             for item, detail in done:

@@ -18,7 +18,7 @@ from rich.markup import escape
 from orgkit import __version__, workflow
 from orgkit.config import Config, load_config
 from orgkit.config.models import OrgSpec
-from orgkit.errors import ConfigError, OrgkitError
+from orgkit.errors import ConfigError, OrgkitError, SafetyError
 from orgkit.live import AwsContext
 from orgkit.plan import Action, Change, Kind, PlanOptions
 from orgkit.plan.drift import drift
@@ -241,17 +241,29 @@ def apply_cmd(ctx: Context, yes: bool, plan_file: Path | None, allow_destroy: bo
     aws = ctx.aws()
     planned = workflow.make_plan(ctx.config, aws, options)
     if saved is not None:
-        workflow.check_saved_plan(saved, planned.live, options)
+        workflow.check_saved_plan(saved, planned.live, options, planned.config)
     to_show = saved or planned.plan
     console = out()
     print_plan(console, to_show)
     if to_show.empty:
         return EXIT_OK
+    workflow.lint_changed_templates(planned.config, to_show)
     if not yes:
-        click.confirm(f"\nApply these {len(to_show.changes)} changes?", abort=True, err=True)
+        count = len(to_show.changes)
+        try:
+            confirmed = click.confirm(f"\nApply {count} change{'s' if count != 1 else ''}?",
+                                      err=True)
+        except click.exceptions.Abort:  # stdin closed: nobody to answer
+            confirmed = False
+        if not confirmed:
+            raise SafetyError("not applied: the plan was not confirmed",
+                              hint="Answer y at the prompt, or pass --yes (CI, scripts).")
     console.print()
-    result, after = workflow.run_apply(planned, aws, _ConsoleReporter(err()), saved)
-    console.print(f"\n[bold green]Apply complete:[/] {len(result.done)} changes made.")
+    result, after = workflow.run_apply(planned, aws, _ConsoleReporter(err()), saved,
+                                       lint=False)
+    made = len(result.done)
+    console.print(f"\n[bold green]Apply complete:[/] {made} change{'s' if made != 1 else ''} "
+                  "made.")
     if after.in_sync:
         console.print("[green]✓[/] Re-checked: the organization now matches org.yaml.")
         return EXIT_OK

@@ -31,6 +31,20 @@ class Config:
     execution_permissions: dict[str, Any] | None = None
     templates: dict[str, RenderedTemplate] = field(default_factory=dict)
 
+    def fingerprint(self) -> str:
+        """A digest of what was loaded: a saved plan applies only with the same config."""
+        import hashlib
+        import json
+
+        data = {
+            "spec": self.spec.model_dump(mode="json"),
+            "policies": {n: p.document for n, p in sorted(self.policies.items())},
+            "templates": {n: t.body for n, t in sorted(self.templates.items())},
+            "execution_permissions": self.execution_permissions,
+        }
+        text = json.dumps(data, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
     @property
     def base_dir(self) -> Path:
         """The folder org.yaml's relative paths start from."""

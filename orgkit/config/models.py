@@ -50,6 +50,10 @@ class OrganizationSpec(_Model):
         "OrganizationAccountAccessRole",
         description="Role created in new accounts that the management account assumes.",
     )
+    home_region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")] = Field(
+        "us-east-1",
+        description="Region where orgkit keeps its stack sets, whatever the caller's region.",
+    )
     policies: list[Name] = Field(
         default_factory=list, description="SCPs attached to the root, by policy name."
     )

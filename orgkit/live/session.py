@@ -49,14 +49,16 @@ class AwsContext:
                 self._members = MemberSessions(self)
             return self._members
 
-    def client(self, service: str) -> Any:
-        """A cached, thread-safe client for ``service`` in the context's region."""
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A cached, thread-safe client for ``service`` (in ``region``, or the context's)."""
+        region = region or self.region
+        key = f"{service}@{region}"
         with self._lock:
-            if service not in self._clients:
-                self._clients[service] = cast(Any, self.session).client(
-                    service, region_name=self.region, config=RETRY_CONFIG
+            if key not in self._clients:
+                self._clients[key] = cast(Any, self.session).client(
+                    service, region_name=region, config=RETRY_CONFIG
                 )
-            return self._clients[service]
+            return self._clients[key]
 
     def caller_account_id(self) -> str:
         """The account the credentials belong to (one STS call, cached)."""

@@ -20,9 +20,9 @@ from orgkit.live.session import AwsContext
 MAX_WORKERS = 8
 
 
-def read_stack_sets(aws: AwsContext, names: Iterable[str]) -> list[LiveStackSet]:
-    """The declared stack sets that exist (deleted ones count as absent)."""
-    cfn = aws.client("cloudformation")
+def read_stack_sets(aws: AwsContext, names: Iterable[str], region: str) -> list[LiveStackSet]:
+    """The declared stack sets in ``region`` that exist (deleted ones count as absent)."""
+    cfn = aws.client("cloudformation", region)
 
     def one(name: str) -> LiveStackSet | None:
         try:

@@ -93,6 +93,7 @@ class Plan:
     unmanaged: tuple[Unmanaged, ...] = ()
     warnings: tuple[str, ...] = ()
     live_fingerprint: str | None = None
+    config_fingerprint: str | None = None
     management_account_id: str | None = None
     flags: dict[str, bool] = field(default_factory=dict)
 
@@ -126,6 +127,7 @@ class Plan:
             "warnings": list(self.warnings),
             "format_version": PLAN_FORMAT_VERSION,
             "live_fingerprint": self.live_fingerprint,
+            "config_fingerprint": self.config_fingerprint,
             "management_account_id": self.management_account_id,
             "flags": dict(self.flags),
         }
@@ -142,6 +144,7 @@ class Plan:
             ),
             warnings=tuple(data.get("warnings", [])),
             live_fingerprint=data.get("live_fingerprint"),
+            config_fingerprint=data.get("config_fingerprint"),
             management_account_id=data.get("management_account_id"),
             flags=dict(data.get("flags", {})),
         )

@@ -93,6 +93,7 @@ class _Planner:
             unmanaged=tuple(sorted(self.unmanaged, key=lambda u: u.address)),
             warnings=tuple(self.warnings),
             live_fingerprint=self.live.fingerprint(),
+            config_fingerprint=self.config.fingerprint(),
             management_account_id=self.live.management_account_id,
             flags={
                 "allow_destroy": self.options.allow_destroy,

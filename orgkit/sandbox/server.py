@@ -42,10 +42,9 @@ class Sandbox:
         return _boto3.client(
             service,
             endpoint_url=self.endpoint,
-            region_name="us-east-1",
+            **{"region_name": "us-east-1", **kwargs},
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
-            **kwargs,
         )
 
     def member_client(self, account_id: str, service: str,

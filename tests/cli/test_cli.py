@@ -28,6 +28,7 @@ def stable(plan: dict) -> dict:
     are compared by digest to keep the golden file readable."""
     plan = dict(plan)
     plan.pop("live_fingerprint")
+    assert len(plan.pop("config_fingerprint")) == 64
     for change in plan["changes"]:
         after = change.get("after") or {}
         if "template_body" in after:
@@ -73,7 +74,8 @@ def test_apply_asks_and_a_no_writes_nothing(
 ) -> None:
     result = run(seed_dir / "org.yaml", "apply", input="n\n")
     assert result.exit_code == 1
-    assert "Apply these" in result.stderr
+    assert "Apply 69 changes?" in result.stderr
+    assert "not applied: the plan was not confirmed" in result.stderr
     assert not [c for c in aws_calls if is_write(c.split(".", 1)[1])]
 
 
@@ -212,3 +214,34 @@ def test_drift_exit_codes_and_json(sandbox: Sandbox, seed_dir: Path) -> None:
         assert set(finding) == {"address", "kind", "account_id", "issue", "expected", "actual"}
     human = run(config, "drift")
     assert human.exit_code == 2 and "Missing: 1" in human.stdout
+
+
+def test_apply_without_stdin_refuses_cleanly(
+    sandbox: Sandbox, seed_dir: Path, aws_calls: list[str]
+) -> None:
+    result = run(seed_dir / "org.yaml", "apply", input="")
+    assert result.exit_code == 1
+    assert "pass --yes" in result.stderr
+    assert not [c for c in aws_calls if is_write(c.split(".", 1)[1])]
+
+
+def test_saved_plan_from_another_config_is_refused(sandbox: Sandbox, seed_dir: Path) -> None:
+    config = seed_dir / "org.yaml"
+    plan_file = seed_dir / "plan.json"
+    assert run(config, "plan", "--out", str(plan_file)).exit_code == 0
+    edit_yaml(config, lambda d: d["budgets"]["amounts"].update(dev=90))
+    refused = run(config, "apply", "--yes", "--plan", str(plan_file))
+    assert refused.exit_code == 1
+    assert "changed since this plan was made" in refused.stderr
+
+
+def test_apply_lints_templates_before_any_write(
+    sandbox: Sandbox, seed_dir: Path, aws_calls: list[str]
+) -> None:
+    template = seed_dir / "templates" / "security-baseline.yaml.j2"
+    template.write_text(template.read_text().replace(
+        "FindingPublishingFrequency: FIFTEEN_MINUTES", "FindingPublishingFrequency: HOURLY"))
+    result = run(seed_dir / "org.yaml", "apply", "--yes")
+    assert result.exit_code == 1
+    assert "templates/security-baseline.yaml.j2 (rendered for security-baseline)" in result.stderr
+    assert not [c for c in aws_calls if is_write(c.split(".", 1)[1])]

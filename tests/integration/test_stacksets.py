@@ -172,3 +172,13 @@ def test_failing_instance_stops_apply_with_the_stack_set_named(
     remaining = replan(config)
     assert [c.address for c in remaining.plan.changes] == [
         'stack_instance["log-archive" -> "log-archive@delatsi-llc.com" -> "us-east-1"]']
+
+
+def test_stack_sets_live_in_the_home_region_whatever_the_callers_region(
+    sandbox: Sandbox, applied: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    planned = replan(applied)
+    assert planned.plan.empty, [c.address for c in planned.plan.changes]
+    assert sandbox.client("cloudformation", region_name="eu-west-1").list_stack_sets()[
+        "Summaries"] == []
