@@ -43,12 +43,12 @@ class Context:
 
 def out() -> Console:
     """Where views go (stdout)."""
-    return Console(highlight=False)
+    return Console(highlight=False, soft_wrap=True)  # long addresses stay on one line in logs
 
 
 def err() -> Console:
     """Where messages and progress go (stderr), so --json stdout stays clean."""
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class OrgkitGroup(click.Group):
@@ -81,7 +81,8 @@ class OrgkitGroup(click.Group):
             console = err()
             console.print(f"[bold red]error:[/] AWS: {exc}", soft_wrap=True)
             console.print("[dim]hint: check the credentials, the region and AWS_ENDPOINT_URL; "
-                          "run `orgkit plan` to see where things stand.[/]", soft_wrap=True)
+                          "if this was apply, plan again to see what was done.[/]",
+                          soft_wrap=True)
             code = EXIT_ERROR
         except KeyboardInterrupt:
             err().print("[red]Interrupted.[/] Run `orgkit plan` to see where things stand.")
@@ -113,7 +114,8 @@ def cli(ctx: click.Context, config: Path, profile: str | None, region: str | Non
 
 destroy_options = [
     click.option("--allow-destroy", is_flag=True,
-                 help="Include deletions of OUs and policies and policy detachments."),
+                 help="Include deleting OUs, policies, stack instances and stack sets, and "
+                      "detaching policies."),
     click.option("--allow-close-accounts", is_flag=True,
                  help="Include closing accounts and removing them from the organization."),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import click
 from rich.rule import Rule
@@ -21,6 +22,17 @@ from orgkit.sandbox.server import (
     running_sandbox,
     sandbox_environment,
 )
+
+
+def _orgkit_command() -> str:
+    """How to run this orgkit from another shell (the venv need not be active there)."""
+    import shutil
+    import sys
+
+    here = Path(sys.argv[0])
+    if here.name == "orgkit" and here.exists():
+        return str(here.resolve())
+    return shutil.which("orgkit") or "orgkit"
 
 
 def _inventory(box: Sandbox, live: LiveOrg, config: Config) -> Table:
@@ -47,8 +59,8 @@ def _inventory(box: Sandbox, live: LiveOrg, config: Config) -> Table:
 @click.command()
 @click.option("--serve", is_flag=True,
               help="Keep the sandbox running after the run, for other orgkit commands.")
-@click.option("--port", default=0, show_default="a free port", type=int,
-              help="Port on 127.0.0.1 (with --serve, 5000 if not given).")
+@click.option("--port", default=0, type=int,
+              help="Port on 127.0.0.1. Default: any free port, or 5000 with --serve.")
 @click.option("--empty", is_flag=True,
               help="Only create an empty organization; skip the apply run (implies --serve).")
 @click.pass_obj
@@ -96,7 +108,8 @@ def sandbox(ctx: Context, serve: bool, port: int, empty: bool) -> int:
             console.print("Sandbox serving. In another shell:")
             for key, value in box.env.items():
                 console.print(f"  export {key}={value}")
-            console.print("  orgkit plan\n[dim]Ctrl-C stops it.[/]")
+            console.print(f"  {_orgkit_command()} --config {ctx.config.resolve()} plan\n"
+                          "[dim]Ctrl-C stops it.[/]")
             try:
                 while True:
                     time.sleep(3600)

@@ -122,4 +122,6 @@ def _pydantic_issue(file: str, lines: LineMap, error: Any) -> ConfigIssue:
         message = "required field is missing"
     elif error["type"] == "literal_error" or error["type"] == "enum":
         message = f"{message} (got {error.get('input')!r})"
+    elif loc and loc[-1] == "management_account_id" and error["type"] == "string_type":
+        message = f'{message}: write the id in quotes, e.g. "012345678901"'
     return issue_at(file, lines, loc, message)

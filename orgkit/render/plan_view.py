@@ -51,8 +51,9 @@ def print_plan(console: Console, plan: Plan) -> None:
             console.print()
         s = plan.summary()
         console.print(
-            f"[bold]Plan:[/] [green]{s['create']} to create[/], "
-            f"[yellow]{s['update']} to update[/], [red]{s['delete']} to delete[/]."
+            f"[bold]Plan:[/] {_count(s['create'], 'to create', 'green')}, "
+            f"{_count(s['update'], 'to update', 'yellow')}, "
+            f"{_count(s['delete'], 'to delete', 'red')}."
         )
     if plan.held_back:
         console.print()
@@ -94,13 +95,27 @@ def print_drift(console: Console, report: DriftReport) -> None:
     console.print(f"\n[bold]Drift:[/] {len(report.findings)} finding(s).")
 
 
+def _count(number: int, what: str, style: str) -> str:
+    return f"[{style}]{number} {what}[/]" if number else f"{number} {what}"
+
+
 def _print_change(console: Console, change: Change) -> None:
     style = STYLE[change.action]
     label = "  (destructive)" if change.destructive else ""
     console.print(Text(f"  {change.action.symbol} {change.address}{label}", style=style))
     for line in _details(change):
-        console.print(Text(f"      {line}", style="dim" if change.action is Action.CREATE
-                           else style))
+        console.print(Text(f"      {line}", style=_line_style(change, line)))
+
+
+def _line_style(change: Change, line: str) -> str:
+    """Diff lines in red and green, the rest like their change."""
+    if line.startswith(("+++", "---")):
+        return "bold"
+    if line.startswith("+"):
+        return "green"
+    if line.startswith("-"):
+        return "red"
+    return "dim" if change.action is Action.CREATE else STYLE[change.action]
 
 
 def _details(change: Change) -> list[str]:
