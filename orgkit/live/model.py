@@ -117,6 +117,7 @@ class LiveStackInstance:
     status_reason: str = ""
     detailed_status: str = ""
     overrides: tuple[tuple[str, str], ...] = ()
+    drift_status: str = "NOT_CHECKED"  # DRIFTED | IN_SYNC | UNKNOWN | NOT_CHECKED
 
 
 @dataclass(frozen=True)

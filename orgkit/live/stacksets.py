@@ -7,7 +7,8 @@ org.yaml does not name are not read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -73,9 +74,49 @@ def _instance(cfn: Any, name: str, summary: dict[str, Any]) -> LiveStackInstance
         status_reason=summary.get("StatusReason", "") or "",
         detailed_status=(summary.get("StackInstanceStatus") or {}).get("DetailedStatus", ""),
         overrides=_pairs(detail.get("ParameterOverrides", [])),
+        drift_status=summary.get("DriftStatus") or "NOT_CHECKED",
     )
 
 
 def _pairs(parameters: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((p["ParameterKey"], str(p.get("ParameterValue", "")))
                         for p in parameters))
+
+
+def detect_drift(
+    aws: AwsContext, names: Iterable[str], region: str,
+    progress: Callable[[str], None] = lambda message: None,
+    sleep: Callable[[float], None] = time.sleep,
+    timeout: float = 3600.0,
+) -> None:
+    """Run CloudFormation drift detection on each stack set and wait for it to finish.
+
+    Changes no resource: afterwards each stack instance carries its DriftStatus, which the
+    next read reports. Stack sets that do not exist are skipped.
+    """
+    cfn = aws.client("cloudformation", region)
+    for name in names:
+        try:
+            operation = cfn.detect_stack_set_drift(StackSetName=name)["OperationId"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("StackSetNotFoundException",
+                                                 "StackSetNotFound"):
+                continue
+            error = exc.response.get("Error", {})
+            raise AwsError(f"cannot start drift detection of stack set {name}: "
+                           f"{error.get('Code')}: {error.get('Message')}") from exc
+        delay, waited = 2.0, 0.0
+        while True:
+            status = cfn.describe_stack_set_operation(
+                StackSetName=name, OperationId=operation)["StackSetOperation"]["Status"]
+            if status == "SUCCEEDED":
+                break
+            if status in ("FAILED", "STOPPED"):
+                raise AwsError(f"drift detection of stack set {name} {status}",
+                               hint="See the operation in the CloudFormation console.")
+            if waited >= timeout:
+                raise AwsError(f"drift detection of stack set {name} still {status}")
+            progress(f"{name}: drift detection {status.lower()}")
+            sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 30.0)

@@ -57,6 +57,13 @@ def drift(plan: Plan, live: LiveOrg) -> DriftReport:
     ]
     for stack_set in live.stack_sets:
         for instance in stack_set.instances:
+            if instance.drift_status == "DRIFTED":
+                owner = live.target_name(instance.account_id)
+                findings.append(Finding(
+                    f'stack_instance["{stack_set.name}" -> "{owner}" -> "{instance.region}"]',
+                    Kind.STACK_INSTANCE.value, instance.account_id, "changed",
+                    {"drift_status": "IN_SYNC"}, {"drift_status": "DRIFTED"},
+                ))
             if instance.status != "CURRENT":
                 owner = live.target_name(instance.account_id)
                 findings.append(Finding(

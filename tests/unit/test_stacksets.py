@@ -368,3 +368,67 @@ def test_the_management_account_is_never_closed(tmp_path: Path) -> None:
     assert not [c for c in (*result.changes, *result.held_back) if c.kind is Kind.ACCOUNT
                 and c.action.value == "delete"]
     assert any("sec@x.com is the management account" in w for w in result.warnings)
+
+
+def test_drifted_instances_are_changed_findings(tmp_path: Path) -> None:
+    from orgkit.plan.drift import drift
+
+    config = make_config(tmp_path)
+    live_set = in_sync(config)
+    drifted = replace(live_set.instances[1], drift_status="DRIFTED")
+    live = live_org((in_sync(config, instances=(live_set.instances[0], drifted)),))
+    report = drift(plan(config, live), live)
+    found = [f for f in report.findings if f.kind == "stack_instance"]
+    assert [(f.issue, f.account_id, f.actual) for f in found] == [
+        ("changed", PROD, {"drift_status": "DRIFTED"})]
+
+
+class FakeDriftCloudFormation:
+    """DetectStackSetDrift with scripted operation statuses (moto does not implement it)."""
+
+    def __init__(self, statuses: list[str], missing: set[str] = frozenset()) -> None:
+        self.statuses = statuses
+        self.missing = missing
+        self.started: list[str] = []
+
+    def detect_stack_set_drift(self, StackSetName: str) -> dict:
+        if StackSetName in self.missing:
+            raise ClientError({"Error": {"Code": "StackSetNotFoundException", "Message": ""}},
+                              "DetectStackSetDrift")
+        self.started.append(StackSetName)
+        return {"OperationId": f"op-{StackSetName}"}
+
+    def describe_stack_set_operation(self, StackSetName: str, OperationId: str) -> dict:
+        return {"StackSetOperation": {"Status": self.statuses.pop(0)}}
+
+
+class FakeAws:
+    def __init__(self, cfn: Any) -> None:
+        self.cfn = cfn
+        self.regions: list[str | None] = []
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        self.regions.append(region)
+        return self.cfn
+
+
+def test_detect_drift_waits_for_each_stack_set_and_skips_missing_ones() -> None:
+    from orgkit.live.stacksets import detect_drift
+
+    cfn = FakeDriftCloudFormation(["RUNNING", "SUCCEEDED", "SUCCEEDED"], missing={"gone"})
+    aws = FakeAws(cfn)
+    messages: list[str] = []
+    detect_drift(aws, ["a", "gone", "b"], "eu-central-1", progress=messages.append,  # type: ignore[arg-type]
+                 sleep=lambda s: None)
+    assert cfn.started == ["a", "b"]
+    assert messages == ["a: drift detection running"]
+    assert aws.regions == ["eu-central-1"]
+
+
+def test_detect_drift_failure_is_an_error() -> None:
+    from orgkit.errors import AwsError
+    from orgkit.live.stacksets import detect_drift
+
+    with pytest.raises(AwsError, match="drift detection of stack set a FAILED"):
+        detect_drift(FakeAws(FakeDriftCloudFormation(["FAILED"])), ["a"], "us-east-1",  # type: ignore[arg-type]
+                     sleep=lambda s: None)
