@@ -159,14 +159,16 @@ def test_failing_instance_stops_apply_with_the_stack_set_named(
 
     config = seed_dir / "org.yaml"
     template = seed_dir / "templates" / "log-archive.yaml.j2"
-    # Plan does not lint (validate does), so this reaches CloudFormation, which cannot
-    # create the stack: the output refers to a resource that does not exist.
+    # CloudFormation cannot create this stack: the output refers to a resource that does
+    # not exist.
     template.write_text(template.read_text().replace(
         "\nOutputs:\n", "\nOutputs:\n  Broken:\n    Value: !GetAtt NoSuchResource.Arn\n", 1))
     aws = AwsContext()
     planned = workflow.make_plan(config, aws, PlanOptions())
     with pytest.raises(AwsError) as caught:
-        workflow.run_apply(planned, aws, RecordingReporter())
+        # lint=False: apply's cfn-lint would catch this template; the point here is what
+        # apply does when CloudFormation itself fails an instance.
+        workflow.run_apply(planned, aws, RecordingReporter(), lint=False)
     assert "log-archive" in caught.value.message
     assert "apply stopped after" in caught.value.message
     remaining = replan(config)
@@ -182,3 +184,20 @@ def test_stack_sets_live_in_the_home_region_whatever_the_callers_region(
     assert planned.plan.empty, [c.address for c in planned.plan.changes]
     assert sandbox.client("cloudformation", region_name="eu-west-1").list_stack_sets()[
         "Summaries"] == []
+
+
+def test_apply_refuses_a_template_cfn_lint_rejects_before_any_write(
+    sandbox: Sandbox, seed_dir: Path, aws_calls: list[str]
+) -> None:
+    from orgkit.errors import ConfigError
+    from tests.helpers import is_write
+
+    config = seed_dir / "org.yaml"
+    template = seed_dir / "templates" / "log-archive.yaml.j2"
+    template.write_text(template.read_text().replace(
+        "\nOutputs:\n", "\nOutputs:\n  Broken:\n    Value: !GetAtt NoSuchResource.Arn\n", 1))
+    aws = AwsContext()
+    planned = workflow.make_plan(config, aws, PlanOptions())
+    with pytest.raises(ConfigError, match="NoSuchResource"):
+        workflow.run_apply(planned, aws, RecordingReporter())
+    assert not [c for c in aws_calls if is_write(c.split(".", 1)[1])]
