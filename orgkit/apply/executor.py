@@ -473,6 +473,9 @@ def apply_plan(
                 raise _stopped(failure.error, result, len(changes)) from None
             except ClientError as exc:
                 raise _stopped(_client_error(batch[0], exc), result, len(changes)) from exc
+            except (BotoCoreError, ResponseParserError) as exc:
+                error = AwsError(f"creating accounts failed: {exc}")
+                raise _stopped(error, result, len(changes)) from exc
             index += len(batch)
             continue
         handler = HANDLERS[(change.kind, change.action)]

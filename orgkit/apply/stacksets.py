@@ -237,15 +237,17 @@ class StackSetApplier:
 
 def _definition(after: dict[str, Any]) -> dict[str, Any]:
     """What CreateStackSet and UpdateStackSet both take from a stack_set change."""
-    return {
+    definition = {
         "StackSetName": after["name"],
-        "Description": after["description"],
         "TemplateBody": after["template_body"],
         "Parameters": _parameters(after["parameters"]),
         "Capabilities": after["capabilities"],
         "AdministrationRoleARN": after["administration_role_arn"],
         "ExecutionRoleName": after["execution_role_name"],
     }
+    if after["description"]:  # CloudFormation rejects an empty Description
+        definition["Description"] = after["description"]
+    return definition
 
 
 def _stack_set_name(change: Change) -> str:

@@ -99,7 +99,9 @@ class GitHubTrustSpec(_Model):
     repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
     branches: list[Name] = Field(default_factory=lambda: ["main"])
     environments: list[Name] = Field(
-        default_factory=list, description="GitHub environments allowed besides branches."
+        default_factory=list,
+        description="GitHub environments; an account whose environment is listed trusts only "
+        "jobs of that GitHub environment, other accounts trust the branches.",
     )
 
 

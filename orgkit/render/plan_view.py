@@ -183,7 +183,14 @@ def _role_details(change: Change, before: dict[str, Any], after: dict[str, Any])
 
 
 def _alerts(budget: dict[str, Any]) -> str:
-    return ", ".join(f"{n['type'].lower()} {n['threshold']:g}%" for n in budget["notifications"])
+    def one(n: dict[str, Any]) -> str:
+        text = f"{n['type'].lower()} {n['threshold']:g}"
+        text += "%" if n.get("threshold_type", "PERCENTAGE") == "PERCENTAGE" else " absolute"
+        if n.get("comparison", "GREATER_THAN") != "GREATER_THAN":
+            text += f" ({n['comparison'].lower()})"
+        return text
+
+    return ", ".join(one(n) for n in budget["notifications"])
 
 
 def _budget_details(change: Change, before: dict[str, Any], after: dict[str, Any]) -> list[str]:

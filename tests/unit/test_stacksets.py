@@ -432,3 +432,15 @@ def test_detect_drift_failure_is_an_error() -> None:
     with pytest.raises(AwsError, match="drift detection of stack set a FAILED"):
         detect_drift(FakeAws(FakeDriftCloudFormation(["FAILED"])), ["a"], "us-east-1",  # type: ignore[arg-type]
                      sleep=lambda s: None)
+
+
+def test_a_stack_set_without_description_is_created_without_one(tmp_path: Path) -> None:
+    [create] = [c for c in plan(make_config(tmp_path), live_org()).changes
+                if c.kind is Kind.STACK_SET]
+    cfn = FakeCloudFormation([])
+    done, errors = StackSetApplier(cfn, lambda after: after["account_id"],
+                                   lambda c, m: None).run([create])
+    assert not errors and len(done) == 1
+    [(name, kwargs)] = cfn.calls
+    assert name == "create_stack_set" and "Description" not in kwargs
+    assert kwargs["PermissionModel"] == "SELF_MANAGED"
