@@ -152,17 +152,20 @@ def test_new_target_gets_an_instance_and_removal_needs_destroy(
     assert len(instances) == 1
 
 
+def break_log_archive(seed_dir: Path) -> Path:
+    """Make log-archive's stack uncreatable: an output names a resource that does not exist."""
+    template = seed_dir / "templates" / "log-archive.yaml.j2"
+    template.write_text(template.read_text().replace(
+        "\nOutputs:\n", "\nOutputs:\n  Broken:\n    Value: !GetAtt NoSuchResource.Arn\n", 1))
+    return seed_dir / "org.yaml"
+
+
 def test_failing_instance_stops_apply_with_the_stack_set_named(
     sandbox: Sandbox, seed_dir: Path
 ) -> None:
     from orgkit.errors import AwsError
 
-    config = seed_dir / "org.yaml"
-    template = seed_dir / "templates" / "log-archive.yaml.j2"
-    # CloudFormation cannot create this stack: the output refers to a resource that does
-    # not exist.
-    template.write_text(template.read_text().replace(
-        "\nOutputs:\n", "\nOutputs:\n  Broken:\n    Value: !GetAtt NoSuchResource.Arn\n", 1))
+    config = break_log_archive(seed_dir)
     aws = AwsContext()
     planned = workflow.make_plan(config, aws, PlanOptions())
     with pytest.raises(AwsError) as caught:
@@ -192,10 +195,7 @@ def test_apply_refuses_a_template_cfn_lint_rejects_before_any_write(
     from orgkit.errors import ConfigError
     from tests.helpers import is_write
 
-    config = seed_dir / "org.yaml"
-    template = seed_dir / "templates" / "log-archive.yaml.j2"
-    template.write_text(template.read_text().replace(
-        "\nOutputs:\n", "\nOutputs:\n  Broken:\n    Value: !GetAtt NoSuchResource.Arn\n", 1))
+    config = break_log_archive(seed_dir)
     aws = AwsContext()
     planned = workflow.make_plan(config, aws, PlanOptions())
     with pytest.raises(ConfigError, match="NoSuchResource"):
