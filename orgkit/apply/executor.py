@@ -15,8 +15,7 @@ from orgkit.apply.stacksets import OperationPoll, StackSetApplier
 from orgkit.config.models import ROOT_PATH
 from orgkit.config.policies import minify
 from orgkit.errors import AccountCreationError, AwsError
-from orgkit.live.model import LiveOrg
-from orgkit.live.resources import PERMISSIONS_POLICY
+from orgkit.live.model import PERMISSIONS_POLICY, LiveOrg
 from orgkit.live.session import AwsContext
 from orgkit.plan.model import Action, Change, Kind, Plan
 from orgkit.plan.roles import GITHUB_THUMBPRINT, fill_account_id

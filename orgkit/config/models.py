@@ -299,10 +299,6 @@ class OrgSpec(_Model):
         """The role orgkit assumes in ``account``."""
         return account.access_role or self.organization.access_role
 
-    def policy(self, name: str) -> PolicySpec | None:
-        """The declared policy of that name, if any."""
-        return next((p for p in self.policies if p.name == name), None)
-
 
 def ou_path(parent: str, name: str) -> str:
     """Join an OU name onto its parent's path."""

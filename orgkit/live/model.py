@@ -9,6 +9,9 @@ from functools import cached_property
 from typing import Any
 
 ROOT_PATH = "/"
+# Names orgkit gives what it keeps in accounts; readers and the planner share them.
+PERMISSIONS_POLICY = "orgkit-permissions"  # the inline policy on each orgkit role
+BUDGET_PREFIX = "orgkit-"  # orgkit's budgets in the management account
 
 
 @dataclass(frozen=True)

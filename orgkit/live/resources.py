@@ -17,11 +17,15 @@ from botocore.exceptions import ClientError
 
 from orgkit.errors import AwsError
 from orgkit.live.member import MemberSessions
-from orgkit.live.model import LiveBudget, LiveNotification, LiveRole
+from orgkit.live.model import (
+    BUDGET_PREFIX,
+    PERMISSIONS_POLICY,
+    LiveBudget,
+    LiveNotification,
+    LiveRole,
+)
 from orgkit.live.session import AwsContext
 
-PERMISSIONS_POLICY = "orgkit-permissions"
-BUDGET_PREFIX = "orgkit-"
 # Member-account reads go to different accounts' IAM, so they parallelise well; STS AssumeRole
 # is the shared limit.
 MAX_WORKERS = 8

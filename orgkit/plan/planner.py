@@ -15,7 +15,7 @@ from typing import Any
 
 from orgkit.config.loader import Config
 from orgkit.config.models import ROOT_PATH, AccountSpec, ou_path, parent_path
-from orgkit.live.model import LiveAccount, LiveOrg, LiveOU, LiveRole
+from orgkit.live.model import BUDGET_PREFIX, LiveAccount, LiveOrg, LiveOU, LiveRole
 from orgkit.plan.model import Action, Change, Kind, Plan, Unmanaged, address
 from orgkit.plan.policy_doc import equivalent
 from orgkit.plan.roles import ACCOUNT_ID, RoleSpec, wanted_roles
@@ -24,9 +24,6 @@ from orgkit.plan.stacksets import plan_stack_sets
 SCP = "SERVICE_CONTROL_POLICY"
 MANAGED_BY = ("ManagedBy", "orgkit")
 CLOSED_STATUSES = {"SUSPENDED", "PENDING_CLOSURE"}
-
-
-BUDGET_PREFIX = "orgkit-"
 
 
 def budget_name(account_id: str) -> str:

@@ -16,7 +16,6 @@ from typing import Any
 from orgkit.config.models import AccountSpec, DeploymentRoleSpec, OrgSpec, ProjectSpec
 
 ACCOUNT_ID = "${AccountId}"
-PERMISSIONS_POLICY = "orgkit-permissions"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 # GitHub's published thumbprint; AWS no longer checks it for GitHub but the API requires one.
 GITHUB_THUMBPRINT = "6938fd4d98bab03faadb97b34396831e3780aea1"
@@ -27,7 +26,6 @@ VERSION = "2012-10-17"
 class RoleSpec:
     """A role orgkit wants in one account."""
 
-    account_email: str | None  # None: the management account
     role_name: str
     purpose: str  # stackset-administration | stackset-execution | deployment
     trust: dict[str, Any]
@@ -56,7 +54,6 @@ def administration_role(spec: OrgSpec, management_id: str) -> RoleSpec:
     roles = spec.stackset_roles
     assert roles is not None
     return RoleSpec(
-        account_email=None,
         role_name=roles.administration_role,
         purpose="stackset-administration",
         trust=_doc({
@@ -82,7 +79,6 @@ def execution_role(
     roles = spec.stackset_roles
     assert roles is not None
     return RoleSpec(
-        account_email=account.email.lower(),
         role_name=roles.execution_role,
         purpose="stackset-execution",
         trust=_doc({
@@ -118,7 +114,6 @@ def deployment_role(
     """A project's CI deployment role, least privilege for its SAM application."""
     boundary_name = f"{role.name}Boundary"
     return RoleSpec(
-        account_email=account.email.lower(),
         role_name=role.name,
         purpose="deployment",
         trust=_trust(role, account_id, organization_id, account.environment.value),
