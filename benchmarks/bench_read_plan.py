@@ -29,8 +29,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from orgkit import workflow  # noqa: E402
 from orgkit.config import load_config  # noqa: E402
-from orgkit.live import AwsContext, read_org  # noqa: E402
+from orgkit.live import AwsContext  # noqa: E402
 from orgkit.plan import plan  # noqa: E402
 
 # Published Organizations throttles (requests per second) for the calls the reader makes; the
@@ -144,7 +145,7 @@ def main() -> None:
             "before-call.*.*", lambda model, **_: calls.update([model.name]))
         tracemalloc.start()
         started = time.perf_counter()
-        live = read_org(aws)
+        live = workflow.read_live(config, aws)
         read_seconds = time.perf_counter() - started
         _, read_peak = tracemalloc.get_traced_memory()
         tracemalloc.reset_peak()
@@ -158,7 +159,7 @@ def main() -> None:
 
     floor = max((count / THROTTLES.get(op, 5) for op, count in calls.items()), default=0)
     print(f"load_config:   {load_seconds * 1000:8.1f} ms")
-    print(f"read_org:      {read_seconds * 1000:8.1f} ms at {args.latency_ms:g} ms/request, "
+    print(f"read_live:     {read_seconds * 1000:8.1f} ms at {args.latency_ms:g} ms/request, "
           f"{sum(calls.values())} calls, peak {read_peak / 2**20:.1f} MiB")
     print(f"plan:          {plan_seconds * 1000:8.1f} ms, peak {plan_peak / 2**20:.1f} MiB, "
           f"{len(result.changes)} changes")

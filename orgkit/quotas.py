@@ -31,3 +31,6 @@ class Quotas(BaseModel):
     create_account_in_flight: int = Field(
         5, ge=1, description="CreateAccount requests AWS lets run at once."
     )
+    iam_policy_versions: int = Field(
+        5, ge=2, description="Versions IAM keeps of a managed policy (a boundary's updates)."
+    )

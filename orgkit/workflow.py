@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from orgkit.apply import ApplyResult, Reporter, apply_plan
+from orgkit.changes import DriftReport, Plan
 from orgkit.config import Config, load_config
-from orgkit.errors import OrgkitError, SafetyError
-from orgkit.live import AwsContext, LiveOrg, read_org
-from orgkit.live.resources import RoleProbe, read_budgets, read_roles
-from orgkit.live.stacksets import read_stack_sets
-from orgkit.plan import Kind, Plan, PlanOptions, plan
-from orgkit.plan.roles import wanted_roles
+from orgkit.errors import ConfigError, ConfigIssue, OrgkitError, SafetyError
+from orgkit.kinds import REGISTRY, PlanFormatError, kind_of, plan_from_dict
+from orgkit.kinds.base import FLAG_OPTIONS, PlanOptions, ReadContext
+from orgkit.kinds.stack_set import STACK_SET, detect_drift, stack_set_of
+from orgkit.live import AwsContext, LiveOrg, read_organization
+from orgkit.plan import plan
+from orgkit.plan.drift import drift
+from orgkit.render.templates import RenderedTemplate, lint
 
 
 @dataclass(frozen=True)
@@ -25,32 +29,16 @@ class Planned:
     plan: Plan
 
 
+# -- read and plan ----------------------------------------------------------------------------
 def read_live(config: Config, aws: AwsContext) -> LiveOrg:
-    """Check the caller is org.yaml's management account, then read the organization and
-    what orgkit keeps inside its accounts (roles, budgets)."""
-    spec = config.spec
-    aws.require_management_account(spec.organization.management_account_id)
-    tag_emails = [a.email for a in spec.accounts if a.tags]
-    live = read_org(aws, tag_emails=tag_emails)
-    active = {email: a.id for email, a in live.account_by_email.items() if a.status == "ACTIVE"}
-    probes: dict[str, RoleProbe] = {}
-    for wanted in wanted_roles(spec, config.execution_permissions, live.management_account_id,
-                               live.organization_id, active):
-        if wanted.account_id is None:
-            continue
-        probe = probes.get(wanted.account_id) or RoleProbe(
-            wanted.account_id, wanted.access_role, ())
-        probes[wanted.account_id] = replace(
-            probe,
-            role_names=(*probe.role_names, wanted.role.role_name),
-            oidc_provider=probe.oidc_provider or wanted.role.oidc_provider,
-        )
-    roles = read_roles(aws, aws.members(), probes.values())
-    budgets = read_budgets(aws, live.management_account_id) if spec.budgets else []
-    stack_sets = read_stack_sets(aws, [s.name for s in spec.stack_sets],
-                                 spec.organization.home_region)
-    return replace(live, roles=tuple(roles), budgets=tuple(budgets),
-                   stack_sets=tuple(stack_sets))
+    """Check the caller is org.yaml's management account, then read the organization and what
+    each kind compares, in the registry's order (a kind may use what earlier ones read)."""
+    aws.require_management_account(config.spec.organization.management_account_id)
+    ctx = ReadContext(aws, config)
+    live = read_organization(aws)
+    for kind in REGISTRY.values():
+        live = kind.read(ctx, live)
+    return live
 
 
 def make_plan(config_path: str | Path, aws: AwsContext, options: PlanOptions) -> Planned:
@@ -60,96 +48,173 @@ def make_plan(config_path: str | Path, aws: AwsContext, options: PlanOptions) ->
     return Planned(config, live, plan(config, live, options))
 
 
+# -- saved plans ------------------------------------------------------------------------------
 def load_saved_plan(path: str | Path) -> Plan:
-    """Read a plan written by ``orgkit plan --out``."""
+    """Read a plan written by ``orgkit plan --out``: format version and every change's
+    ``before``/``after`` checked against its kind's models."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return Plan.from_dict(data)
     except FileNotFoundError:
         raise OrgkitError(f"{path}: no such plan file") from None
-    except (json.JSONDecodeError, KeyError, ValueError, TypeError) as exc:
-        raise OrgkitError(
-            f"{path}: not a plan written by `orgkit plan --out` ({exc})"
-        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise OrgkitError(f"{path}: not a plan written by `orgkit plan --out` ({exc})") from None
+    try:
+        return plan_from_dict(data)
+    except PlanFormatError as exc:
+        raise SafetyError(f"{path}: not a plan this orgkit can apply: {exc}",
+                          hint="Make a new one with `orgkit plan --out FILE`.") from None
 
 
-def check_saved_plan(
-    saved: Plan, live: LiveOrg, options: PlanOptions, config: Config | None = None
-) -> None:
-    """Refuse a saved plan whose organization or config changed, or whose flags are missing."""
-    if saved.management_account_id != live.management_account_id:
+def check_saved_plan(saved: Plan, fresh: Planned, options: PlanOptions) -> None:
+    """Refuse a saved plan unless it is exactly what a fresh plan does now: same management
+    account, same live organization, same config, and the same changes, compared canonically.
+
+    Only the fresh plan's changes are ever applied; the file decides nothing.
+    """
+    if saved.management_account_id != fresh.live.management_account_id:
         raise SafetyError(
             f"the saved plan is for management account {saved.management_account_id}, "
-            f"not {live.management_account_id}"
-        )
-    if saved.live_fingerprint != live.fingerprint():
+            f"not {fresh.live.management_account_id}")
+    if saved.live_fingerprint != fresh.live.fingerprint():
         raise SafetyError(
-            "the live organization changed since this plan was made; refusing to apply it",
-            hint="Run `orgkit plan --out plan.json` again, review it, and apply the new plan.",
-        )
-    if config is not None and saved.config_fingerprint != config.fingerprint():
+            "the live organization changed since this plan was made (or it was already "
+            "applied); refusing to apply it",
+            hint="Run `orgkit plan --out plan.json` again, review it, and apply the new plan.")
+    if saved.config_fingerprint != fresh.config.fingerprint():
         raise SafetyError(
             "org.yaml, an SCP or a template changed since this plan was made (or the plan was "
             "made from another config); refusing to apply it",
             hint="Run `orgkit plan --out plan.json` again with this config, review it, and "
-            "apply the new plan.",
-        )
-    check_flags(saved, options)
+            "apply the new plan.")
+    if saved.canonical_changes() != fresh.plan.canonical_changes():
+        missing = [option for flag, option in FLAG_OPTIONS.items()
+                   if saved.flags.get(flag) and not options.allows(flag)]
+        raise SafetyError(
+            "the saved plan's changes are not what a fresh plan would do now (the file was "
+            "edited, or made with other flags); refusing to apply it",
+            hint=(f"The plan was made with {' '.join(missing)}; pass the same flags to apply."
+                  if missing else
+                  "Run `orgkit plan --out plan.json` again, review it, and apply the new plan."))
 
 
-def lint_changed_templates(config: Config, the_plan: Plan) -> None:
-    """cfn-lint the templates apply is about to send; an error stops apply before any write."""
-    from orgkit.errors import ConfigError
-    from orgkit.render.templates import lint
+def check_flags(the_plan: Plan, options: PlanOptions) -> None:
+    """A destructive change needs its kind's flag at apply time too, whatever made the plan."""
+    for change in the_plan.changes:
+        kind = kind_of(change.kind)
+        if kind.is_destructive(change) and not options.allows(kind.destroy_flag):
+            raise SafetyError(f"{change.address} is destructive",
+                              hint=f"Pass {FLAG_OPTIONS[kind.destroy_flag]} to apply it.")
 
-    names = {(c.after or {}).get("name") for c in the_plan.changes
-             if c.kind is Kind.STACK_SET and c.after}
-    issues = []
+
+# -- templates ------------------------------------------------------------------------------
+def lint_templates(config: Config, names: set[str] | None = None,
+                   warn: Callable[[str], None] = lambda message: None) -> None:
+    """cfn-lint the rendered templates (of the stack sets in ``names``, or all): errors raise
+    a ConfigError, warnings go to ``warn``."""
+    issues: list[ConfigIssue] = []
     for stack_set in config.spec.stack_sets:
         template = config.templates.get(stack_set.name)
-        if stack_set.name in names and template is not None:
-            issues += [i for severity, i in lint(template, list(stack_set.regions))
-                       if severity == "error"]
+        if template is None or (names is not None and stack_set.name not in names):
+            continue
+        for severity, issue in lint(template, list(stack_set.regions)):
+            if severity == "error":
+                issues.append(issue)
+            elif severity == "warning":
+                warn(str(issue))
     if issues:
         raise ConfigError(issues)
 
 
-def check_flags(the_plan: Plan, options: PlanOptions) -> None:
-    """A destructive change needs its flag at apply time too, whatever the plan says."""
-    for change in the_plan.changes:
-        if not change.destructive:
-            continue
-        if change.kind is Kind.ACCOUNT and not options.allow_close_accounts:
-            raise SafetyError(f"{change.address} would close or remove an account",
-                              hint="Pass --allow-close-accounts to apply it.")
-        if change.kind is not Kind.ACCOUNT and not options.allow_destroy:
-            raise SafetyError(f"{change.address} is destructive",
-                              hint="Pass --allow-destroy to apply it.")
+def lint_changed_templates(config: Config, the_plan: Plan) -> None:
+    """cfn-lint the templates apply is about to send; an error stops apply before any write."""
+    names = {stack_set_of(c) for c in the_plan.changes
+             if c.kind == STACK_SET and c.after is not None}
+    if names:
+        lint_templates(config, names)
 
 
+def validate(config_path: str | Path, *, lint: bool = True,
+             warn: Callable[[str], None] = lambda message: None) -> Config:
+    """Load and check org.yaml, the policy files and the templates, offline."""
+    config = load_config(config_path)
+    if lint:
+        lint_templates(config, warn=warn)
+    return config
+
+
+def render(config_path: str | Path, out_dir: Path, *, lint: bool = True,
+           warn: Callable[[str], None] = lambda message: None
+           ) -> list[tuple[Path, RenderedTemplate]]:
+    """Write every stack set's rendered template into ``out_dir``; return what was written."""
+    config = validate(config_path, lint=lint, warn=warn)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, template in sorted(config.templates.items()):
+        target = out_dir / f"{name}.yaml"
+        target.write_text(template.body, encoding="utf-8")
+        written.append((target, template))
+    return written
+
+
+# -- apply ----------------------------------------------------------------------------------
 def run_apply(
-    planned: Planned, aws: AwsContext, reporter: Reporter, saved: Plan | None = None,
-    *, lint: bool = True,
+    planned: Planned, aws: AwsContext, reporter: Reporter, *, lint: bool = True,
 ) -> tuple[ApplyResult, Plan]:
-    """Apply ``saved`` (checked against live) or the fresh plan; then plan again.
+    """Apply the fresh plan ``planned``; then plan again.
 
     Returns the result and the plan made after applying, which is empty when converged.
     """
-    options = PlanOptions(
-        allow_destroy=planned.plan.flags.get("allow_destroy", False),
-        allow_close_accounts=planned.plan.flags.get("allow_close_accounts", False),
-    )
-    to_apply = planned.plan
-    if saved is not None:
-        check_saved_plan(saved, planned.live, options, planned.config)
-        to_apply = saved
-    check_flags(to_apply, options)
+    options = PlanOptions(**{k: v for k, v in planned.plan.flags.items() if k in FLAG_OPTIONS})
+    check_flags(planned.plan, options)
     if lint:
-        lint_changed_templates(planned.config, to_apply)
+        lint_changed_templates(planned.config, planned.plan)
+    spec = planned.config.spec
     result = apply_plan(
-        to_apply, aws, planned.live, reporter,
-        in_flight=planned.config.spec.quotas.create_account_in_flight,
-        home_region=planned.config.spec.organization.home_region,
+        planned.plan, aws, planned.live, reporter,
+        in_flight=spec.quotas.create_account_in_flight,
+        home_region=spec.organization.home_region, quotas=spec.quotas,
     )
     after = plan(planned.config, read_live(planned.config, aws), options)
     return result, after
+
+
+def apply(
+    config_path: str | Path, aws: AwsContext, options: PlanOptions, reporter: Reporter, *,
+    saved_path: Path | None = None,
+    show: Callable[[Plan], None] = lambda the_plan: None,
+    confirm: Callable[[Plan], bool] = lambda the_plan: True,
+) -> tuple[Plan, ApplyResult | None, Plan | None]:
+    """``orgkit apply``: plan afresh (and check a saved plan against it), show, lint the
+    templates it will send, confirm, apply, plan again.
+
+    Returns (the plan applied, the result, the plan after) — the last two None when there was
+    nothing to do. A refused confirmation raises SafetyError before any write.
+    """
+    saved = load_saved_plan(saved_path) if saved_path is not None else None
+    planned = make_plan(config_path, aws, options)
+    if saved is not None:
+        check_saved_plan(saved, planned, options)
+    show(planned.plan)
+    if planned.plan.empty:
+        return planned.plan, None, None
+    lint_changed_templates(planned.config, planned.plan)
+    if not confirm(planned.plan):
+        raise SafetyError("not applied: the plan was not confirmed",
+                          hint="Answer y at the prompt, or pass --yes (CI, scripts).")
+    result, after = run_apply(planned, aws, reporter, lint=False)
+    return planned.plan, result, after
+
+
+# -- drift ----------------------------------------------------------------------------------
+def audit(config_path: str | Path, aws: AwsContext, *, detect_stack_drift: bool = False,
+          progress: Callable[[str], None] = lambda message: None) -> DriftReport:
+    """``orgkit drift``: the plan's comparison with every destructive flag, as findings; with
+    ``detect_stack_drift``, CloudFormation drift detection runs first on the stack sets."""
+    if detect_stack_drift:
+        config = load_config(config_path)
+        aws.require_management_account(config.spec.organization.management_account_id)
+        detect_drift(aws, [s.name for s in config.spec.stack_sets if s.state == "present"],
+                     config.spec.organization.home_region, progress=progress)
+    planned = make_plan(config_path, aws,
+                        PlanOptions(allow_destroy=True, allow_close_accounts=True))
+    return drift(planned.plan, planned.live)

@@ -31,6 +31,12 @@ class RecordingReporter:
         self.events.append(("progress", change.address, message))
 
 
+def sides(change: Change) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A change's ``before`` and ``after`` in their JSON form ({} for a missing side)."""
+    data = change.to_dict()
+    return data["before"] or {}, data["after"] or {}
+
+
 def edit_yaml(path: Path, edit: Any) -> None:
     """Load a YAML file, let ``edit(data)`` change it, write it back."""
     data = yaml.safe_load(path.read_text())

@@ -1,5 +1,6 @@
-"""Execute a Plan: the only place besides live/ where AWS is written to."""
+"""Execute a Plan through the handlers each kind declares."""
 
-from orgkit.apply.executor import ApplyResult, Reporter, apply_plan
+from orgkit.apply.executor import ApplyResult, apply_plan
+from orgkit.kinds.base import Reporter
 
 __all__ = ["ApplyResult", "Reporter", "apply_plan"]

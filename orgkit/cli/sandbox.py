@@ -10,18 +10,18 @@ from rich.rule import Rule
 from rich.table import Table
 
 from orgkit import workflow
-from orgkit.cli.main import EXIT_OK, Context, _ConsoleReporter, err, out
-from orgkit.config import Config, load_config
+from orgkit.cli.common import EXIT_CHANGES, EXIT_OK, ConsoleReporter, Context, err, out
+from orgkit.config import Config
 from orgkit.live import AwsContext, LiveOrg
 from orgkit.plan import PlanOptions
-from orgkit.render.org_view import org_tree
-from orgkit.render.plan_view import print_plan
 from orgkit.sandbox.server import (
     SANDBOX_MANAGEMENT_ACCOUNT_ID,
     Sandbox,
     running_sandbox,
     sandbox_environment,
 )
+from orgkit.views.org_view import org_tree
+from orgkit.views.plan_view import print_plan
 
 
 def _orgkit_command() -> str:
@@ -75,7 +75,7 @@ def sandbox(ctx: Context, serve: bool, port: int, empty: bool) -> int:
     serve = serve or empty
     if serve and port == 0:
         port = 5000
-    config = None if empty else load_config(ctx.config)
+    config = None if empty else workflow.validate(ctx.config, lint=False)
     with running_sandbox(port) as box, sandbox_environment(box):
         box.create_organization()
         console.print(f"[bold]Sandbox[/] moto server at {box.endpoint}; organization created "
@@ -91,7 +91,7 @@ def sandbox(ctx: Context, serve: bool, port: int, empty: bool) -> int:
             planned = workflow.make_plan(ctx.config, aws, PlanOptions())
             print_plan(console, planned.plan)
             console.print(Rule("3/4  orgkit apply --yes"))
-            result, after = workflow.run_apply(planned, aws, _ConsoleReporter(err()))
+            result, after = workflow.run_apply(planned, aws, ConsoleReporter(err()))
             console.print(f"[green]✓[/] {len(result.done)} changes applied in "
                           f"{time.monotonic() - started:.1f}s.")
             console.print(Rule("4/4  orgkit plan (again)"))
@@ -102,7 +102,7 @@ def sandbox(ctx: Context, serve: bool, port: int, empty: bool) -> int:
             console.print()
             console.print(_inventory(box, live, config))
             if not after.empty:
-                return 2
+                return EXIT_CHANGES
         if serve:
             console.print()
             console.print("Sandbox serving. In another shell:")

@@ -11,12 +11,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from orgkit.config.jinja import environment
-from orgkit.config.models import OrgSpec
+from orgkit.config.models import OrgSpec, StackSetSpec
 from orgkit.config.policies import PolicyDocument, load_document, load_policy
 from orgkit.config.source import LineMap, Loc, read_yaml
 from orgkit.config.validate import check_semantics, check_stack_sets, issue_at
 from orgkit.errors import ConfigError, ConfigIssue
+from orgkit.render.jinja import environment
 from orgkit.render.templates import RenderedTemplate, render_template
 
 
@@ -97,7 +97,9 @@ def load_config(path: str | Path) -> Config:
                                    f"stack set {stack_set.name!r}: {stack_set.template} not "
                                    "found"))
             continue
-        rendered, problems = render_template(spec, stack_set, path.parent, env)
+        rendered, problems = render_template(stack_set.name, stack_set.template,
+                                             template_context(spec, stack_set), path.parent,
+                                             env)
         issues += problems
         if rendered is not None:
             templates[stack_set.name] = rendered
@@ -111,6 +113,16 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(issues)
     return Config(path=path, spec=spec, policies=policies, lines=source.lines,
                   execution_permissions=execution_permissions, templates=templates)
+
+
+def template_context(spec: OrgSpec, stack_set: StackSetSpec) -> dict[str, Any]:
+    """What a CloudFormation template can refer to."""
+    return {
+        "project": stack_set.project,
+        "vars": spec.vars,
+        "organization": spec.organization.model_dump(mode="json"),
+        "stack_set": stack_set.name,
+    }
 
 
 def _pydantic_issue(file: str, lines: LineMap, error: Any) -> ConfigIssue:

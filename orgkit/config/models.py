@@ -12,9 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from orgkit.names import ROOT_PATH
 from orgkit.quotas import Quotas
-
-ROOT_PATH = "/"
 
 AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 Name = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]

@@ -9,9 +9,9 @@ from typing import Any
 
 import jinja2
 
-from orgkit.config.jinja import render_file
 from orgkit.config.models import OrgSpec, PolicySpec, StackSetRolesSpec
 from orgkit.errors import ConfigIssue
+from orgkit.render.jinja import render_file
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,11 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from orgkit.config.models import ROOT_PATH, OrgSpec, ou_depth
+from orgkit.config.models import OrgSpec, ou_depth
 from orgkit.config.policies import PolicyDocument
 from orgkit.config.source import Loc, format_loc
 from orgkit.errors import ConfigIssue
+from orgkit.names import ROOT_PATH
 
 Report = Callable[[Loc, str], None]
 # Names the jinja2 contexts define themselves; a var of the same name would hide them.

@@ -13,7 +13,7 @@ from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import ClientError
 
 from orgkit.errors import AwsError
-from orgkit.live.session import RETRY_CONFIG, AwsContext
+from orgkit.live.session import AwsContext, make_client
 
 SESSION_NAME = "orgkit"
 SESSION_SECONDS = 3600
@@ -41,8 +41,7 @@ class MemberSessions:
             if key in self._clients:
                 return self._clients[key]
         session = self._session(account_id, role_name, new_account)
-        made = cast(Any, session).client(service, region_name=self.aws.region,
-                                         config=RETRY_CONFIG)
+        made = make_client(cast(Any, session), service, self.aws.region)
         with self._lock:
             return self._clients.setdefault(key, made)
 

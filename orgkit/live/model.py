@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any
 
-ROOT_PATH = "/"
-# Names orgkit gives what it keeps in accounts; readers and the planner share them.
-PERMISSIONS_POLICY = "orgkit-permissions"  # the inline policy on each orgkit role
-BUDGET_PREFIX = "orgkit-"  # orgkit's budgets in the management account
+from orgkit.names import ROOT_PATH
 
 
 @dataclass(frozen=True)
@@ -154,6 +152,8 @@ class LiveOrg:
     roles: tuple[LiveRole, ...] = ()
     budgets: tuple[LiveBudget, ...] = ()
     stack_sets: tuple[LiveStackSet, ...] = ()
+    # What kinds added after these fields read, by kind (each kind module defines its type).
+    resources: Mapping[str, Any] = field(default_factory=dict)
 
     def role(self, account_id: str, role_name: str) -> LiveRole | None:
         """The role as read, or None when it was not read."""
@@ -220,6 +220,7 @@ class LiveOrg:
         data["roles"] = sorted(data["roles"], key=lambda r: (r["account_id"], r["role_name"]))
         data["budgets"] = sorted(data["budgets"], key=lambda b: b["name"])
         data["stack_sets"] = sorted(data["stack_sets"], key=lambda s: s["name"])
+        data["resources"] = {k: data["resources"][k] for k in sorted(data["resources"])}
         for stack_set in data["stack_sets"]:
             stack_set["instances"] = sorted(
                 stack_set["instances"], key=lambda i: (i["account_id"], i["region"])

@@ -1,7 +1,13 @@
-"""boto3 sessions and clients with throttle-aware retries, shared by readers and apply."""
+"""boto3 sessions and clients with one retry policy, shared by every reader and writer.
+
+Every client orgkit makes (Organizations, IAM, Budgets, STS, CloudFormation, in the management
+account or a member account) comes from :func:`make_client`, so every AWS call retries the same
+way; AWS errors become :class:`AwsError` through :func:`aws_error`.
+"""
 
 from __future__ import annotations
 
+import random
 import threading
 from typing import Any, cast
 
@@ -12,14 +18,55 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from orgkit import __version__
 from orgkit.errors import AwsError, WrongOrganizationError
 
-# Adaptive mode adds client-side rate limiting on top of exponential backoff, which is what
-# Organizations' few-calls-per-second throttles want. botocore retries TooManyRequestsException;
-# ConcurrentModificationException is retried by apply's own helper.
+MAX_ATTEMPTS = 10
+# Adaptive mode adds client-side rate limiting on top of botocore's standard retries
+# (throttling errors such as TooManyRequestsException and ThrottlingException, 5xx, connection
+# errors), which is what Organizations' few-calls-per-second throttles want.
 RETRY_CONFIG = botocore.config.Config(
-    retries={"mode": "adaptive", "max_attempts": 10},
+    retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
     user_agent_extra=f"orgkit/{__version__}",
     max_pool_connections=20,
 )
+# Errors AWS documents as "try again" that botocore's retry modes do not know: Organizations
+# refuses a change while another change of the same resource is in flight.
+EXTRA_RETRYABLE = frozenset({"ConcurrentModificationException"})
+EXTRA_MAX_DELAY = 20.0
+
+
+def _retry_extra(attempts: int, response: Any = None, **_: Any) -> float | None:
+    """botocore ``needs-retry`` hook: a delay for :data:`EXTRA_RETRYABLE` errors, else None
+    (botocore's own retry handler decides the rest)."""
+    if response is None or attempts >= MAX_ATTEMPTS:
+        return None
+    code = (response[1] or {}).get("Error", {}).get("Code")
+    if code not in EXTRA_RETRYABLE:
+        return None
+    # Full jitter, like botocore's standard mode.
+    return float(random.uniform(0, min(EXTRA_MAX_DELAY, 0.5 * 2 ** attempts)))  # noqa: S311
+
+
+def make_client(session: Any, service: str, region: str) -> Any:
+    """A client with orgkit's retry policy: botocore's adaptive mode plus
+    :data:`EXTRA_RETRYABLE`."""
+    client = session.client(service, region_name=region, config=RETRY_CONFIG)
+    client.meta.events.register(f"needs-retry.{client.meta.service_model.service_id.hyphenize()}",
+                                _retry_extra)
+    return client
+
+
+def error_code(exc: ClientError) -> str:
+    """The AWS error code of a failed call."""
+    return str(exc.response.get("Error", {}).get("Code", "Error"))
+
+
+def aws_error(doing: str, exc: Exception, hint: str | None = None) -> AwsError:
+    """One way to say that an AWS call failed: what orgkit was doing, AWS's code and message."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        detail = f"{error.get('Code', 'Error')}: {error.get('Message', exc)}"
+    else:
+        detail = str(exc)
+    return AwsError(f"{doing} failed: {detail}", hint=hint)
 
 
 class AwsContext:
@@ -55,9 +102,7 @@ class AwsContext:
         key = f"{service}@{region}"
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = cast(Any, self.session).client(
-                    service, region_name=region, config=RETRY_CONFIG
-                )
+                self._clients[key] = make_client(cast(Any, self.session), service, region)
             return self._clients[key]
 
     def caller_account_id(self) -> str:

@@ -1,6 +1,7 @@
 """Pure planning: compare desired (Config) with live (LiveOrg) into an ordered Plan."""
 
-from orgkit.plan.model import Action, Change, Kind, Plan, Unmanaged
-from orgkit.plan.planner import PlanOptions, plan
+from orgkit.changes import Action, Change, Plan, Unmanaged
+from orgkit.kinds.base import PlanOptions
+from orgkit.plan.planner import plan
 
-__all__ = ["Action", "Change", "Kind", "Plan", "PlanOptions", "Unmanaged", "plan"]
+__all__ = ["Action", "Change", "Plan", "PlanOptions", "Unmanaged", "plan"]

@@ -9,9 +9,8 @@ from typing import Any
 import jinja2
 import yaml
 
-from orgkit.config.jinja import render_file
-from orgkit.config.models import OrgSpec, StackSetSpec
 from orgkit.errors import ConfigIssue
+from orgkit.render.jinja import render_file
 
 
 @dataclass(frozen=True)
@@ -39,24 +38,15 @@ def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
 _CfnLoader.add_multi_constructor("!", _tagged)
 
 
-def context(spec: OrgSpec, stack_set: StackSetSpec) -> dict[str, Any]:
-    """What a CloudFormation template can refer to."""
-    return {
-        "project": stack_set.project,
-        "vars": spec.vars,
-        "organization": spec.organization.model_dump(mode="json"),
-        "stack_set": stack_set.name,
-    }
-
-
 def render_template(
-    spec: OrgSpec, stack_set: StackSetSpec, base_dir: Path, env: jinja2.Environment
+    name: str, template: str, context: dict[str, Any], base_dir: Path, env: jinja2.Environment
 ) -> tuple[RenderedTemplate | None, list[ConfigIssue]]:
-    """Render and parse one stack set's template; return it or the issues found."""
-    display = stack_set.template
-    if not (base_dir / stack_set.template).is_file():
+    """Render and parse stack set ``name``'s template file (relative to ``base_dir``) with
+    ``context``; return it or the issues found."""
+    display = template
+    if not (base_dir / template).is_file():
         return None, [ConfigIssue(display, None, "", "template not found")]
-    body, issue = render_file(env, stack_set.template, context(spec, stack_set), display)
+    body, issue = render_file(env, template, context, display)
     if issue is not None:
         return None, [issue]
     assert body is not None
@@ -71,7 +61,7 @@ def render_template(
         return None, [ConfigIssue(display, None, "Resources",
                                   "a CloudFormation template needs Resources")]
     parameters = parsed.get("Parameters") or {}
-    return RenderedTemplate(stack_set.name, stack_set.template, body, dict(parameters)), []
+    return RenderedTemplate(name, template, body, dict(parameters)), []
 
 
 def lint(template: RenderedTemplate, regions: list[str]) -> list[tuple[str, ConfigIssue]]:

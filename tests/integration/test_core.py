@@ -10,9 +10,9 @@ import pytest
 from orgkit import workflow
 from orgkit.errors import SafetyError, WrongOrganizationError
 from orgkit.live import AwsContext
-from orgkit.plan import Action, Kind, PlanOptions
+from orgkit.plan import Action, PlanOptions
 from orgkit.sandbox.server import Sandbox
-from tests.helpers import RecordingReporter, edit_yaml, is_write, replan
+from tests.helpers import RecordingReporter, edit_yaml, is_write, replan, sides
 from tests.helpers import converge as apply
 
 
@@ -107,13 +107,13 @@ def test_out_of_band_changes_are_planned_back(sandbox: Sandbox, seed_dir: Path) 
     planned = replan(config)
     changes = {(c.kind, c.action, c.address) for c in planned.plan.changes}
     assert changes == {
-        (Kind.ACCOUNT, Action.UPDATE, 'account["themisguard-prod@delatsi-llc.com"]'),
-        (Kind.POLICY, Action.UPDATE, 'policy["deny-root-user"]'),
-        (Kind.POLICY_ATTACHMENT, Action.CREATE,
+        ("account", Action.UPDATE, 'account["themisguard-prod@delatsi-llc.com"]'),
+        ("policy", Action.UPDATE, 'policy["deny-root-user"]'),
+        ("policy_attachment", Action.CREATE,
          'policy_attachment["sandbox-cost-guard" -> "/Sandbox"]'),
     }
-    move = next(c for c in planned.plan.changes if c.kind is Kind.ACCOUNT)
-    assert (move.before["ou"], move.after["ou"]) == ("/Sandbox", "/Production")
+    move = next(c for c in planned.plan.changes if c.kind == "account")
+    assert (sides(move)[0]["ou"], sides(move)[1]["ou"]) == ("/Sandbox", "/Production")
 
     _, after = workflow.run_apply(planned, AwsContext(), RecordingReporter())
     assert after.empty
@@ -142,17 +142,18 @@ def test_saved_plan_is_refused_when_the_org_changed(sandbox: Sandbox, seed_dir: 
     )
     planned = replan(config)
     with pytest.raises(SafetyError, match="changed since this plan was made"):
-        workflow.run_apply(planned, AwsContext(), RecordingReporter(), saved=saved)
+        workflow.check_saved_plan(saved, planned, PlanOptions())
     assert "/Security" not in live_tree(sandbox)["paths"].values()
     assert any(u.address == 'ou["/Rogue"]' for u in planned.plan.unmanaged)
 
 
 def test_saved_plan_applies_when_unchanged(sandbox: Sandbox, seed_dir: Path) -> None:
     config = seed_dir / "org.yaml"
-    saved = type(replan(config).plan).from_dict(replan(config).plan.to_dict())
-    planned = replan(config)
-    _, after = workflow.run_apply(planned, AwsContext(), RecordingReporter(), saved=saved)
-    assert after.empty
+    saved = seed_dir / "plan.json"
+    saved.write_text(json.dumps(replan(config).plan.to_dict()))
+    applied, _, after = workflow.apply(config, AwsContext(), PlanOptions(), RecordingReporter(),
+                                       saved_path=saved)
+    assert applied.changes and after is not None and after.empty
 
 
 def test_destructive_changes_need_their_flags(sandbox: Sandbox, seed_dir: Path) -> None:
@@ -178,7 +179,7 @@ def test_destructive_changes_need_their_flags(sandbox: Sandbox, seed_dir: Path) 
         'stack_instance["security-baseline" -> "sandbox-experiments@delatsi-llc.com" -> '
         '"us-east-1"]',
     }
-    order = [c.kind.value for c in held.plan.held_back]
+    order = [c.kind for c in held.plan.held_back]
     assert order == ["stack_instance", "policy_attachment", "account", "policy"]
 
     options = PlanOptions(allow_destroy=True)
@@ -220,7 +221,7 @@ def test_nested_ous_rename_and_delete(sandbox: Sandbox, seed_dir: Path) -> None:
 
     edit_yaml(config, rename)
     planned = replan(config)
-    assert [(c.kind, c.action) for c in planned.plan.changes] == [(Kind.OU, Action.UPDATE)]
+    assert [(c.kind, c.action) for c in planned.plan.changes] == [("ou", Action.UPDATE)]
     assert apply(config).plan.empty
     tree = live_tree(sandbox)
     assert tree["paths"][apps_id] == "/Production/Applications"

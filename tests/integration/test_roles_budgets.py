@@ -15,9 +15,9 @@ from botocore.exceptions import ClientError
 
 from orgkit import workflow
 from orgkit.live import AwsContext
-from orgkit.plan import Action, Kind, PlanOptions
+from orgkit.plan import Action, PlanOptions
 from orgkit.sandbox.server import Sandbox
-from tests.helpers import account_ids, converged, edit_yaml, replan
+from tests.helpers import account_ids, converged, edit_yaml, replan, sides
 
 MANAGEMENT = "123456789012"
 EXECUTION = "AWSCloudFormationStackSetExecutionRole"
@@ -124,9 +124,9 @@ def test_loosened_trust_and_deleted_budget_are_planned_back(
     planned = workflow.make_plan(applied, AwsContext(), PlanOptions())
     changes = {c.address: c for c in planned.plan.changes}
     role = changes[f'deployment_role["themisguard-prod@delatsi-llc.com" -> "{DEPLOY}"]']
-    assert role.action is Action.UPDATE and role.before["differs"] == ["trust"]
+    assert role.action is Action.UPDATE and role.to_dict()["before"]["differs"] == ["trust"]
     execution = changes[f'deployment_role["themisguard-prod@delatsi-llc.com" -> "{EXECUTION}"]']
-    assert execution.before["differs"] == ["permissions"]
+    assert execution.to_dict()["before"]["differs"] == ["permissions"]
     budget = changes['budget["themisguard-prod@delatsi-llc.com"]']
     assert budget.action is Action.CREATE
     assert len(changes) == 3
@@ -147,10 +147,10 @@ def test_amount_and_threshold_changes_are_updates_that_converged(
     edit_yaml(applied, change)
     planned = workflow.make_plan(applied, AwsContext(), PlanOptions())
     kinds = {(c.kind, c.action) for c in planned.plan.changes}
-    assert kinds == {(Kind.BUDGET, Action.UPDATE)}
+    assert kinds == {("budget", Action.UPDATE)}
     dev = next(c for c in planned.plan.changes
                if c.address == 'budget["themisguard-dev@delatsi-llc.com"]')
-    assert (dev.before["amount"], dev.after["amount"]) == (100.0, 90.0)
+    assert (sides(dev)[0]["amount"], sides(dev)[1]["amount"]) == (100.0, 90.0)
     assert len(planned.plan.changes) == 10  # the threshold changed for every account
 
     converged(applied)
@@ -163,7 +163,7 @@ def test_amount_and_threshold_changes_are_updates_that_converged(
 def test_changed_subscribers_are_an_update(sandbox: Sandbox, applied: Path) -> None:
     edit_yaml(applied, lambda d: d["budgets"].update(emails=["finance@delatsi-llc.com"]))
     planned = workflow.make_plan(applied, AwsContext(), PlanOptions())
-    assert {c.kind for c in planned.plan.changes} == {Kind.BUDGET}
+    assert {c.kind for c in planned.plan.changes} == {"budget"}
     converged(applied)
 
 
@@ -202,8 +202,8 @@ def test_policies_added_by_hand_to_an_orgkit_role_are_planned_away(
 
     planned = replan(applied)
     [change] = planned.plan.changes
-    assert change.before["differs"] == ["extra_policies"]
-    assert change.before["extra_policies"] == [
+    assert change.to_dict()["before"]["differs"] == ["extra_policies"]
+    assert change.to_dict()["before"]["extra_policies"] == [
         "inline:break-glass", f"managed:{managed['Policy']['Arn']}"]
     converged(applied)
     assert iam.list_role_policies(RoleName=DEPLOY)["PolicyNames"] == ["orgkit-permissions"]
@@ -221,7 +221,7 @@ def test_budget_period_changed_by_hand_converges(sandbox: Sandbox, applied: Path
         "TimeUnit": "QUARTERLY", "BudgetType": "COST", "CostFilters": budget["CostFilters"]})
     planned = replan(applied)
     [change] = planned.plan.changes
-    assert (change.before["time_unit"], change.after["time_unit"]) == ("QUARTERLY", "MONTHLY")
+    assert (sides(change)[0]["time_unit"], sides(change)[1]["time_unit"]) == ("QUARTERLY", "MONTHLY")
     converged(applied)
     assert budgets.describe_budget(AccountId=MANAGEMENT, BudgetName=budget["BudgetName"])[
         "Budget"]["TimeUnit"] == "MONTHLY"

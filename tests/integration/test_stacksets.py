@@ -14,9 +14,9 @@ import pytest
 
 from orgkit import workflow
 from orgkit.live import AwsContext
-from orgkit.plan import Action, Kind, PlanOptions
+from orgkit.plan import Action, PlanOptions
 from orgkit.sandbox.server import Sandbox
-from tests.helpers import RecordingReporter, account_ids, converged, edit_yaml, replan
+from tests.helpers import RecordingReporter, account_ids, converged, edit_yaml, replan, sides
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 TABLES = ("customers", "subscriptions", "webhook-events", "usage-records")
@@ -93,11 +93,10 @@ def test_stack_set_parameter_edit_is_a_stack_set_update_and_nothing_else(
     edit_yaml(applied, lambda d: d["stack_sets"][2]["parameters"].update(WafRateLimit=2000))
     planned = replan(applied)
     assert [(c.kind, c.action, c.address) for c in planned.plan.changes] == [
-        (Kind.STACK_SET, Action.UPDATE, 'stack_set["themisguard-platform"]')]
+        ("stack_set", Action.UPDATE, 'stack_set["themisguard-platform"]')]
     change = planned.plan.changes[0]
-    assert change.before["differs"] == ["parameters"]
-    assert (change.before["parameters"]["WafRateLimit"],
-            change.after["parameters"]["WafRateLimit"]) == ("1000", "2000")
+    assert change.to_dict()["before"]["differs"] == ["parameters"]
+    assert (sides(change)[0]["parameters"]["WafRateLimit"], sides(change)[1]["parameters"]["WafRateLimit"]) == ("1000", "2000")
     converged(applied)
     parameters = sandbox.client("cloudformation").describe_stack_set(
         StackSetName="themisguard-platform")["StackSet"]["Parameters"]
@@ -111,7 +110,7 @@ def test_template_edit_plans_an_update_with_a_diff(sandbox: Sandbox, applied: Pa
     planned = replan(applied)
     assert [c.address for c in planned.plan.changes] == ['stack_set["security-baseline"]']
     change = planned.plan.changes[0]
-    assert change.before["differs"] == ["template"]
+    assert change.to_dict()["before"]["differs"] == ["template"]
     converged(applied)
     body = sandbox.client("cloudformation").describe_stack_set(
         StackSetName="security-baseline")["StackSet"]["TemplateBody"]
@@ -137,7 +136,7 @@ def test_new_target_gets_an_instance_and_removal_needs_destroy(
         accounts=["log-archive@delatsi-llc.com", "audit@delatsi-llc.com"]))
     planned = replan(applied)
     assert [(c.kind, c.action) for c in planned.plan.changes] == [
-        (Kind.STACK_INSTANCE, Action.CREATE)]
+        ("stack_instance", Action.CREATE)]
     converged(applied)
     edit_yaml(applied, lambda d: d["stack_sets"][1]["targets"].update(
         accounts=["log-archive@delatsi-llc.com"]))

@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from orgkit.apply.accounts import AccountRequest, PollPolicy, create_accounts
+from orgkit.kinds.account import AccountRequest, create_accounts
+from orgkit.kinds.base import Poll
 
 
 class FakeOrganizations:
@@ -57,7 +58,7 @@ def test_polls_with_exponential_backoff_until_succeeded() -> None:
     sleeps: list[float] = []
     created, failed = create_accounts(
         org, [request("a@x.com")], 5, lambda r, m: None,
-        PollPolicy(first_delay=1, max_delay=3, timeout=100), sleep=sleeps.append,
+        Poll(first_delay=1, max_delay=3, timeout=100), sleep=sleeps.append,
     )
     assert created == {"a@x.com": "111"} and failed == {}
     assert sleeps == [1, 2, 3]
@@ -103,7 +104,7 @@ def test_timeout_says_the_request_can_be_resumed() -> None:
 
     _, failed = create_accounts(
         org, [request("slow@x.com")], 5, lambda r, m: None,
-        PollPolicy(first_delay=10, max_delay=10, timeout=25), sleep=sleep,
+        Poll(first_delay=10, max_delay=10, timeout=25), sleep=sleep,
         clock=lambda: now[0],
     )
     error = failed["slow@x.com"]

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from orgkit.config.loader import Config, load_config
+from orgkit.kinds import plan_from_dict
 from orgkit.live.model import LiveAccount, LiveOrg, LiveOU, LivePolicy, PendingAccount
-from orgkit.plan import Plan, PlanOptions, plan
+from orgkit.plan import PlanOptions, plan
 
 SCP = "SERVICE_CONTROL_POLICY"
 MGMT = "111111111111"
@@ -651,7 +652,8 @@ def test_plan(case: Case, tmp_path: Path) -> None:
     by_line = dict(zip(lines(every), every, strict=True))
     for key, (before, after) in case.details.items():
         change = by_line[key]
-        for expected_part, actual_part in ((before, change.before), (after, change.after)):
+        sides = change.to_dict()
+        for expected_part, actual_part in ((before, sides["before"]), (after, sides["after"])):
             if expected_part is None:
                 continue
             assert actual_part is not None, key
@@ -680,7 +682,7 @@ def test_renamed_ou_keeps_children_and_accounts(tmp_path: Path) -> None:
 
     result = plan(config, RENAMED_LIVE)
 
-    kinds = {(c.kind.value, c.action.value) for c in result.changes}
+    kinds = {(c.kind, c.action.value) for c in result.changes}
     assert kinds == {("ou", "update")}
     assert not result.unmanaged
     assert not result.held_back
@@ -697,7 +699,7 @@ def test_plan_round_trips_through_dict(tmp_path: Path) -> None:
     assert original.changes and original.held_back and original.unmanaged
 
     data = json.loads(json.dumps(original.to_dict()))
-    restored = Plan.from_dict(data)
+    restored = plan_from_dict(data)
 
     assert restored == original
     assert restored.to_dict() == original.to_dict()

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from orgkit.plan.policy_doc import equivalent, normalize
+from orgkit.policy_doc import equivalent, normalize
 
 
 def doc(*statements: dict[str, Any], version: str | None = "2012-10-17") -> dict[str, Any]:

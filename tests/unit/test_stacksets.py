@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from orgkit.apply.stacksets import OperationPoll, StackSetApplier
 from orgkit.config.loader import Config, load_config
+from orgkit.config.stacksets import resolve_targets
 from orgkit.errors import ConfigError
+from orgkit.kinds.base import Poll
+from orgkit.kinds.stack_set import StackSetApplier
 from orgkit.live.model import LiveAccount, LiveOrg, LiveStackInstance, LiveStackSet
-from orgkit.plan import Kind, PlanOptions, plan
-from orgkit.plan.stacksets import resolve_targets
+from orgkit.plan import PlanOptions, plan
 
 MGMT, ORG = "111111111111", "o-test"
 DEV, PROD, SEC = "222222222222", "333333333333", "444444444444"
@@ -85,7 +86,7 @@ def live_org(stack_sets: tuple[LiveStackSet, ...] = ()) -> LiveOrg:
 
 def stack_changes(result: Any) -> list[str]:
     return [f"{c.action.symbol} {c.address}" for c in result.changes
-            if c.kind in (Kind.STACK_SET, Kind.STACK_INSTANCE)]
+            if c.kind in ("stack_set", "stack_instance")]
 
 
 @pytest.mark.parametrize(("targets", "expected"), [
@@ -113,18 +114,19 @@ def test_new_stack_set_creates_set_then_instances_with_environment_overrides(
         '+ stack_instance["platform" -> "prod@x.com" -> "us-east-1"]',
     ]
     by_address = {c.address: c for c in result.changes}
-    stack_set = by_address['stack_set["platform"]'].after
+    stack_set = by_address['stack_set["platform"]'].to_dict()["after"]
     # Overridable parameters must be set on the stack set; defaults fill env-only ones.
     assert stack_set["parameters"] == {"Size": "2", "AlarmEmail": "", "Environment": "dev"}
     assert "app-${Environment}-t" in stack_set["template_body"]
     assert stack_set["administration_role_arn"] == (
         f"arn:aws:iam::{MGMT}:role/AWSCloudFormationStackSetAdministrationRole")
-    prod = by_address['stack_instance["platform" -> "prod@x.com" -> "us-east-1"]'].after
+    prod = by_address['stack_instance["platform" -> "prod@x.com" -> "us-east-1"]'].to_dict()[
+        "after"]
     assert prod["overrides"] == {"Environment": "prod", "AlarmEmail": "oncall@x.com"}
 
 
 def in_sync(config: Config, **changes: Any) -> LiveStackSet:
-    desired = {c.address: c.after for c in plan(config, live_org()).changes}
+    desired = {c.address: c.to_dict()["after"] for c in plan(config, live_org()).changes}
     after = desired['stack_set["platform"]']
     values = {
         "name": "platform", "status": "ACTIVE", "description": "",
@@ -157,7 +159,7 @@ def test_template_change_is_a_stack_set_update_with_a_diff_and_nothing_else(
     result = plan(edited, live)
     assert stack_changes(result) == ['~ stack_set["platform"]']
     change = result.changes[-1]
-    assert change.before["differs"] == ["template"]
+    assert change.to_dict()["before"]["differs"] == ["template"]
 
 
 def test_parameter_change_is_a_stack_set_update_and_nothing_else(tmp_path: Path) -> None:
@@ -165,7 +167,7 @@ def test_parameter_change_is_a_stack_set_update_and_nothing_else(tmp_path: Path)
     live = live_org((in_sync(config),))
     result = plan(make_config(tmp_path, ORG_YAML.replace("{Size: 2}", "{Size: 3}")), live)
     assert stack_changes(result) == ['~ stack_set["platform"]']
-    assert result.changes[-1].before["differs"] == ["parameters"]
+    assert result.changes[-1].to_dict()["before"]["differs"] == ["parameters"]
 
 
 def test_environment_override_change_updates_only_that_instance(tmp_path: Path) -> None:
@@ -283,14 +285,14 @@ class FakeCloudFormation:
 
 def instance_changes(tmp_path: Path) -> list:
     return [c for c in plan(make_config(tmp_path), live_org()).changes
-            if c.kind is Kind.STACK_INSTANCE]
+            if c.kind == "stack_instance"]
 
 
 def test_instances_are_batched_per_overrides_and_waited_for(tmp_path: Path) -> None:
     cfn = FakeCloudFormation(["RUNNING", "SUCCEEDED", "QUEUED", "RUNNING", "SUCCEEDED"])
     sleeps: list[float] = []
-    applier = StackSetApplier(cfn, lambda after: after["account_id"], lambda c, m: None,
-                              sleep=sleeps.append, poll=OperationPoll(1, 4, 100))
+    applier = StackSetApplier(cfn, lambda after: after.account_id, lambda c, m: None,
+                              sleep=sleeps.append, poll=Poll(1, 4, 100))
     done, errors = applier.run(instance_changes(tmp_path))
     assert errors == [] and len(done) == 2
     creates = [kw for name, kw in cfn.calls if name == "create_stack_instances"]
@@ -301,7 +303,7 @@ def test_instances_are_batched_per_overrides_and_waited_for(tmp_path: Path) -> N
 
 def test_failed_operation_reports_each_account_and_reason(tmp_path: Path) -> None:
     cfn = FakeCloudFormation(["FAILED"])
-    applier = StackSetApplier(cfn, lambda after: after["account_id"], lambda c, m: None,
+    applier = StackSetApplier(cfn, lambda after: after.account_id, lambda c, m: None,
                               sleep=lambda s: None)
     done, errors = applier.run(instance_changes(tmp_path))
     assert done == []
@@ -313,7 +315,7 @@ def test_failed_operation_reports_each_account_and_reason(tmp_path: Path) -> Non
 def test_operation_in_progress_is_waited_out(tmp_path: Path) -> None:
     cfn = FakeCloudFormation(["SUCCEEDED", "SUCCEEDED"], busy=2)
     messages: list[str] = []
-    applier = StackSetApplier(cfn, lambda after: after["account_id"],
+    applier = StackSetApplier(cfn, lambda after: after.account_id,
                               lambda c, m: messages.append(m), sleep=lambda s: None)
     done, errors = applier.run(instance_changes(tmp_path))
     assert not errors and len(done) == 2
@@ -349,14 +351,14 @@ def test_account_creations_come_before_updates_whatever_the_file_order(tmp_path:
     config = make_config(tmp_path, text)
     live = live_org()
     live = replace(live, accounts=(live.accounts[0], live.accounts[2]))
-    accounts = [c for c in plan(config, live).changes if c.kind is Kind.ACCOUNT]
+    accounts = [c for c in plan(config, live).changes if c.kind == "account"]
     assert [(c.action.value, c.address) for c in accounts] == [
         ("create", 'account["prod@x.com"]'),
         ("update", 'account["dev@x.com"]'),
         ("update", 'account["sec@x.com"]'),
     ]
     # The account's own access role is the one CreateAccount makes (and orgkit assumes).
-    assert accounts[0].after["access_role"] == "CustomAccess"
+    assert accounts[0].to_dict()["after"]["access_role"] == "CustomAccess"
 
 
 def test_the_management_account_is_never_closed(tmp_path: Path) -> None:
@@ -365,7 +367,7 @@ def test_the_management_account_is_never_closed(tmp_path: Path) -> None:
     live = live_org()
     live = replace(live, management_account_id=SEC)
     result = plan(config, live, PlanOptions(allow_close_accounts=True))
-    assert not [c for c in (*result.changes, *result.held_back) if c.kind is Kind.ACCOUNT
+    assert not [c for c in (*result.changes, *result.held_back) if c.kind == "account"
                 and c.action.value == "delete"]
     assert any("sec@x.com is the management account" in w for w in result.warnings)
 
@@ -413,7 +415,7 @@ class FakeAws:
 
 
 def test_detect_drift_waits_for_each_stack_set_and_skips_missing_ones() -> None:
-    from orgkit.live.stacksets import detect_drift
+    from orgkit.kinds.stack_set import detect_drift
 
     cfn = FakeDriftCloudFormation(["RUNNING", "SUCCEEDED", "SUCCEEDED"], missing={"gone"})
     aws = FakeAws(cfn)
@@ -427,7 +429,7 @@ def test_detect_drift_waits_for_each_stack_set_and_skips_missing_ones() -> None:
 
 def test_detect_drift_failure_is_an_error() -> None:
     from orgkit.errors import AwsError
-    from orgkit.live.stacksets import detect_drift
+    from orgkit.kinds.stack_set import detect_drift
 
     with pytest.raises(AwsError, match="drift detection of stack set a FAILED"):
         detect_drift(FakeAws(FakeDriftCloudFormation(["FAILED"])), ["a"], "us-east-1",  # type: ignore[arg-type]
@@ -436,9 +438,9 @@ def test_detect_drift_failure_is_an_error() -> None:
 
 def test_a_stack_set_without_description_is_created_without_one(tmp_path: Path) -> None:
     [create] = [c for c in plan(make_config(tmp_path), live_org()).changes
-                if c.kind is Kind.STACK_SET]
+                if c.kind == "stack_set"]
     cfn = FakeCloudFormation([])
-    done, errors = StackSetApplier(cfn, lambda after: after["account_id"],
+    done, errors = StackSetApplier(cfn, lambda after: after.account_id,
                                    lambda c, m: None).run([create])
     assert not errors and len(done) == 1
     [(name, kwargs)] = cfn.calls

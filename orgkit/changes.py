@@ -1,0 +1,199 @@
+"""The typed results of planning and auditing: changes, plans, drift findings.
+
+These are the JSON contracts of ``orgkit plan --json`` and ``orgkit drift --json``. What each
+kind of change carries in ``before``/``after`` is a pydantic model declared by that kind's
+module in :mod:`orgkit.kinds`; this module knows none of them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+PLAN_FORMAT_VERSION = 1  # bump when the JSON shape of a plan changes
+
+
+class Action(str, Enum):
+    """What a change does, with the symbol the views show."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+    @property
+    def symbol(self) -> str:
+        """Terraform-style marker: + create, ~ update, - delete."""
+        return {"create": "+", "update": "~", "delete": "-"}[self.value]
+
+
+class Side(BaseModel):
+    """Base of every kind's ``before``/``after`` model: frozen, and no field it does not
+    declare (a saved plan with an unknown field is refused, not half-read)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Fields left out of the JSON form while they are None (present only when they apply).
+    omit_none: ClassVar[frozenset[str]] = frozenset()
+
+    def dump(self) -> dict[str, Any]:
+        """The JSON form the plan contract carries."""
+        data = self.model_dump(mode="json")
+        for key in self.omit_none:
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
+
+
+S = TypeVar("S", bound=Side)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change to one resource.
+
+    ``kind`` is the kind module's name (``ou``, ``account``, ...); ``before``/``after`` are that
+    kind's models. ``destructive`` is decided by the kind when the plan is made, never read from
+    a file.
+    """
+
+    address: str
+    kind: str
+    action: Action
+    before: Side | None
+    after: Side | None
+    destructive: bool = False
+
+    def new(self, model: type[S]) -> S:
+        """``after`` as the model a handler expects (a mismatch is a bug, not user input)."""
+        return _as(self.after, model, self, "after")
+
+    def old(self, model: type[S]) -> S:
+        """``before`` as the model a handler expects."""
+        return _as(self.before, model, self, "before")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract's change object."""
+        return {
+            "address": self.address,
+            "kind": self.kind,
+            "action": self.action.value,
+            "before": self.before.dump() if self.before is not None else None,
+            "after": self.after.dump() if self.after is not None else None,
+            "destructive": self.destructive,
+        }
+
+
+def _as(value: Side | None, model: type[S], change: Change, side: str) -> S:
+    if not isinstance(value, model):
+        raise TypeError(f"{change.address}: {side} is {type(value).__name__}, "
+                        f"expected {model.__name__}")
+    return value
+
+
+@dataclass(frozen=True)
+class Unmanaged:
+    """Something live that org.yaml does not declare: reported, never touched."""
+
+    address: str
+    kind: str
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"address": self.address, "kind": self.kind, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The ordered changes, plus what was held back and what is unmanaged."""
+
+    changes: tuple[Change, ...]
+    held_back: tuple[Change, ...] = ()  # destructive changes whose flag was not given
+    unmanaged: tuple[Unmanaged, ...] = ()
+    warnings: tuple[str, ...] = ()
+    live_fingerprint: str | None = None
+    config_fingerprint: str | None = None
+    management_account_id: str | None = None
+    flags: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        """True when apply would do nothing."""
+        return not self.changes
+
+    @property
+    def in_sync(self) -> bool:
+        """True when nothing differs, held-back destructive changes included."""
+        return not self.changes and not self.held_back
+
+    def summary(self) -> dict[str, int]:
+        """Counts by action, the JSON contract's ``summary``."""
+        counts = {action.value: 0 for action in Action}
+        for change in self.changes:
+            counts[change.action.value] += 1
+        counts["total"] = len(self.changes)
+        counts["held_back"] = len(self.held_back)
+        counts["unmanaged"] = len(self.unmanaged)
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        """One JSON document: the contract's changes and summary, then the rest."""
+        return {
+            "changes": [c.to_dict() for c in self.changes],
+            "summary": self.summary(),
+            "held_back": [c.to_dict() for c in self.held_back],
+            "unmanaged": [u.to_dict() for u in self.unmanaged],
+            "warnings": list(self.warnings),
+            "format_version": PLAN_FORMAT_VERSION,
+            "live_fingerprint": self.live_fingerprint,
+            "config_fingerprint": self.config_fingerprint,
+            "management_account_id": self.management_account_id,
+            "flags": dict(self.flags),
+        }
+
+    def canonical_changes(self) -> str:
+        """The changes as one canonical string: two plans that would do the same agree."""
+        return json.dumps([c.to_dict() for c in self.changes], sort_keys=True,
+                          separators=(",", ":"))
+
+
+def address(kind: str, *names: str) -> str:
+    """A stable, readable address: ``ou["/Production"]``, ``policy_attachment["a" -> "/"]``."""
+    inner = " -> ".join(f'"{n}"' for n in names)
+    return f"{kind}[{inner}]"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One difference between org.yaml and the live organization."""
+
+    address: str
+    kind: str
+    account_id: str | None
+    issue: str  # missing | changed | unmanaged | failed
+    expected: Any
+    actual: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract's finding object."""
+        return {"address": self.address, "kind": self.kind, "account_id": self.account_id,
+                "issue": self.issue, "expected": self.expected, "actual": self.actual}
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """Every finding; in sync when there are none."""
+
+    findings: tuple[Finding, ...]
+
+    @property
+    def in_sync(self) -> bool:
+        """True when the organization matches org.yaml."""
+        return not self.findings
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract: ``{"in_sync", "findings"}``."""
+        return {"in_sync": self.in_sync, "findings": [f.to_dict() for f in self.findings]}

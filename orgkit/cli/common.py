@@ -1,0 +1,114 @@
+"""What every command shares: global options, consoles, the one error handler, progress."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from orgkit.changes import Action, Change
+from orgkit.errors import ConfigError, OrgkitError
+from orgkit.live import AwsContext
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+@dataclass
+class Context:
+    """Global options, shared by every command."""
+
+    config: Path
+    profile: str | None
+    region: str | None
+
+    def aws(self) -> AwsContext:
+        """An AWS context from the standard credential chain."""
+        return AwsContext(profile=self.profile, region=self.region)
+
+
+def out() -> Console:
+    """Where views go (stdout)."""
+    return Console(highlight=False, soft_wrap=True)  # long addresses stay on one line in logs
+
+
+def err() -> Console:
+    """Where messages and progress go (stderr), so --json stdout stays clean."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _aws_exceptions() -> tuple[type[BaseException], ...]:
+    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
+
+    return (BotoCoreError, ClientError, ResponseParserError)
+
+
+class OrgkitGroup(click.Group):
+    """Prints OrgkitError as message + hint and exits 1; usage errors exit 1 as well."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.exceptions.Exit as exc:
+            code = exc.exit_code
+        except click.ClickException as exc:
+            exc.show()
+            code = EXIT_ERROR
+        except click.exceptions.Abort:
+            err().print("[red]Aborted.[/]")
+            code = EXIT_ERROR
+        except ConfigError as exc:
+            console = err()
+            console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
+            console.print(f"[dim]hint: {exc.hint}[/]", soft_wrap=True)
+            code = EXIT_ERROR
+        except OrgkitError as exc:
+            console = err()
+            console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
+            if exc.hint:
+                console.print(f"[dim]hint: {escape(exc.hint)}[/]", soft_wrap=True)
+            code = EXIT_ERROR
+        except KeyboardInterrupt:
+            err().print("[red]Interrupted.[/] Run `orgkit plan` to see where things stand.")
+            code = EXIT_ERROR
+        except Exception as exc:
+            if isinstance(exc, _aws_exceptions()):
+                console = err()
+                console.print(f"[bold red]error:[/] AWS: {escape(str(exc))}", soft_wrap=True)
+                console.print("[dim]hint: check the credentials, the region and "
+                              "AWS_ENDPOINT_URL; if this was apply, plan again to see what was "
+                              "done.[/]", soft_wrap=True)
+            else:  # a bug: show everything
+                traceback.print_exc()
+                err().print("[bold red]This is a bug in orgkit; please report it with the "
+                            "traceback above.[/]")
+            code = EXIT_ERROR
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+class ConsoleReporter:
+    """Apply's progress on a console."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def change_started(self, change: Change) -> None:
+        """Long changes (account creations) say when they start."""
+        if change.kind == "account" and change.action is Action.CREATE:
+            self.console.print(f"  [dim]… {change.action.symbol} {escape(change.address)}[/]")
+
+    def change_done(self, change: Change, detail: str) -> None:
+        """One line a change."""
+        self.console.print(f"  [green]✓[/] {change.action.symbol} {escape(change.address)}  "
+                           f"[dim]{escape(detail)}[/]")
+
+    def progress(self, change: Change, message: str) -> None:
+        """What a long change is waiting for."""
+        self.console.print(f"    [dim]{escape(change.address)}: {escape(message)}[/]")

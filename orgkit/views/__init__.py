@@ -1,0 +1,1 @@
+"""Views: plans, drift and the organization as rich text or JSON."""
