@@ -13,20 +13,28 @@ from typing import Any
 from pydantic import ValidationError
 
 from orgkit.changes import PLAN_FORMAT_VERSION, Action, Change, Plan, Side, Unmanaged
-from orgkit.kinds.base import ResourceKind
+from orgkit.kinds.base import ResourceKind, missing_parts
 
 NOT_KINDS = {"base"}  # modules of this package that hold shared machinery, not a kind
 
 
-def _discover() -> dict[str, ResourceKind]:
+def discover(package: str, path: list[str]) -> dict[str, ResourceKind]:
+    """Every kind declared by a module of ``package`` (found at ``path``), in plan order.
+
+    A module that defines no ``KIND``, two modules with one kind, or a kind that leaves out a
+    part (an abstract method) stop the import: an incomplete kind never half-works.
+    """
     found: dict[str, ResourceKind] = {}
-    for info in pkgutil.iter_modules(__path__):
+    for info in sorted(pkgutil.iter_modules(path), key=lambda m: m.name):
         if info.name in NOT_KINDS or info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
+        module = importlib.import_module(f"{package}.{info.name}")
         kind = getattr(module, "KIND", None)
         if not isinstance(kind, ResourceKind):
             raise ImportError(f"{module.__name__} defines no KIND (a ResourceKind instance)")
+        problems = missing_parts(kind)
+        if problems:
+            raise ImportError(f"{module.__name__}: incomplete kind: {'; '.join(problems)}")
         if kind.kind in found:
             raise ImportError(f"two modules declare the kind {kind.kind!r}")
         found[kind.kind] = kind
@@ -34,7 +42,7 @@ def _discover() -> dict[str, ResourceKind]:
 
 
 # Every kind, in plan order (dependencies first).
-REGISTRY: dict[str, ResourceKind] = _discover()
+REGISTRY: dict[str, ResourceKind] = discover(__name__, list(__path__))
 
 
 def kind_of(name: str) -> ResourceKind:
@@ -109,5 +117,5 @@ def plan_from_dict(data: Any) -> Plan:
         raise PlanFormatError(f"malformed plan ({type(exc).__name__}: {exc})") from None
 
 
-__all__ = ["REGISTRY", "PlanFormatError", "ResourceKind", "change_from_dict", "kind_of",
-           "plan_from_dict"]
+__all__ = ["REGISTRY", "PlanFormatError", "ResourceKind", "change_from_dict", "discover",
+           "kind_of", "plan_from_dict"]

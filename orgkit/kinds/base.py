@@ -318,3 +318,32 @@ class ResourceKind(ABC):
     def live_findings(self, live: LiveOrg) -> list[Finding]:
         """Findings only a deep read shows (for example a stack instance's status)."""
         return []
+
+
+REQUIRED = ("kind", "heading", "order", "destroy_rank", "destroy_flag", "models")
+
+
+def missing_parts(kind: ResourceKind) -> list[str]:
+    """What a kind leaves out or gets wrong (abstract methods are enforced by Python)."""
+    problems = [f"no {name}" for name in REQUIRED if not hasattr(kind, name)]
+    if problems:
+        return problems
+    if not kind.kind.isidentifier() or kind.kind != kind.kind.lower():
+        problems.append(f"kind {kind.kind!r} is not a lower-case identifier")
+    if kind.destroy_flag not in FLAG_OPTIONS:
+        problems.append(f"destroy_flag {kind.destroy_flag!r} is not one of {list(FLAG_OPTIONS)}")
+    if not kind.models:
+        problems.append("no models: it plans no action")
+    for action, (before, after) in kind.models.items():
+        for side, model in (("before", before), ("after", after)):
+            if model is not None and not issubclass(model, Side):
+                problems.append(f"{action.value} {side} model {model!r} is not a Side")
+        if action is Action.CREATE and (before is not None or after is None):
+            problems.append("create changes have an after and no before")
+        if action is not Action.CREATE and before is None:
+            problems.append(f"{action.value} changes need a before (what is live)")
+    handled = set(kind.handlers)
+    if handled != set(kind.models):
+        problems.append(f"handlers for {sorted(a.value for a in handled)} but models for "
+                        f"{sorted(a.value for a in kind.models)}")
+    return problems
