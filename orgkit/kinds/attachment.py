@@ -120,9 +120,7 @@ class AttachmentKind(ResourceKind):
 
     def describe(self, change: Change) -> list[str]:
         if change.action is Action.CREATE:
-            after = change.new(NewAttachment)
-            where = "the root" if after.target == ROOT_PATH else after.target
-            return [f"attach {after.policy} to {where}"]
+            return []  # the address names the policy and the target
         before = change.old(LiveAttachment)
         return [f"detach {before.policy} ({before.policy_id}) from {before.target} "
                 f"({before.target_id})"]

@@ -166,7 +166,7 @@ class OUKind(ResourceKind):
 
     def describe(self, change: Change) -> list[str]:
         if change.action is Action.CREATE:
-            return [f"under {change.new(NewOU).parent}"]
+            return []  # the address is the whole story
         if change.action is Action.UPDATE:
             before, after = change.old(OURef), change.new(OUName)
             return [f"rename {before.path} -> {after.path} (id {before.id} kept)"]
