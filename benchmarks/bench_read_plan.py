@@ -36,10 +36,18 @@ from orgkit.plan import plan  # noqa: E402
 
 # Published Organizations throttles (requests per second) for the calls the reader makes; the
 # floor is what AWS allows at best, whatever the tool.
-THROTTLES = {"ListAccountsForParent": 5, "ListOrganizationalUnitsForParent": 5,
-             "DescribePolicy": 2, "ListTargetsForPolicy": 5, "ListPolicies": 5,
-             "ListRoots": 5, "DescribeOrganization": 5, "ListCreateAccountStatus": 5,
-             "ListTagsForResource": 5, "GetCallerIdentity": 100}
+THROTTLES = {
+    "ListAccountsForParent": 5,
+    "ListOrganizationalUnitsForParent": 5,
+    "DescribePolicy": 2,
+    "ListTargetsForPolicy": 5,
+    "ListPolicies": 5,
+    "ListRoots": 5,
+    "DescribeOrganization": 5,
+    "ListCreateAccountStatus": 5,
+    "ListTagsForResource": 5,
+    "GetCallerIdentity": 100,
+}
 
 
 def serve(latency: dict[str, float]) -> str:
@@ -70,11 +78,13 @@ def build(endpoint: str, accounts: int, ous: int, policies: int) -> dict[str, An
     ou_specs, ou_ids = [], []
     for t in range(top):
         parent = org.create_organizational_unit(ParentId=root, Name=f"Top{t}")[
-            "OrganizationalUnit"]["Id"]
+            "OrganizationalUnit"
+        ]["Id"]
         children = []
         for c in range(ous // top - 1):
             child = org.create_organizational_unit(ParentId=parent, Name=f"Unit{c}")[
-                "OrganizationalUnit"]["Id"]
+                "OrganizationalUnit"
+            ]["Id"]
             ou_ids.append((child, f"/Top{t}/Unit{c}"))
             children.append({"name": f"Unit{c}"})
         ou_ids.append((parent, f"/Top{t}"))
@@ -86,14 +96,23 @@ def build(endpoint: str, accounts: int, ous: int, policies: int) -> dict[str, An
         status = org.create_account(Email=email, AccountName=f"Account {i:05d}")
         account_id = status["CreateAccountStatus"]["AccountId"]
         org.move_account(AccountId=account_id, SourceParentId=root, DestinationParentId=ou_id)
-        account_specs.append({"name": f"Account {i:05d}", "email": email, "ou": path,
-                              "environment": "dev"})
+        account_specs.append(
+            {"name": f"Account {i:05d}", "email": email, "ou": path, "environment": "dev"}
+        )
     policy_specs = []
-    document = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}]}
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}
+        ],
+    }
     for p in range(policies):
-        policy_id = org.create_policy(Name=f"scp-{p}", Description="", Type="SERVICE_CONTROL_POLICY",
-                                      Content=json.dumps(document))["Policy"]["PolicySummary"]["Id"]
+        policy_id = org.create_policy(
+            Name=f"scp-{p}",
+            Description="",
+            Type="SERVICE_CONTROL_POLICY",
+            Content=json.dumps(document),
+        )["Policy"]["PolicySummary"]["Id"]
         target, _ = ou_ids[p % len(ou_ids)]
         org.attach_policy(PolicyId=policy_id, TargetId=target)
         policy_specs.append({"name": f"scp-{p}", "file": "scps/deny.json"})
@@ -103,10 +122,14 @@ def build(endpoint: str, accounts: int, ous: int, policies: int) -> dict[str, An
             for child in spec["children"]:
                 if ou_ids[p % len(ou_ids)][1] == f"/{spec['name']}/{child['name']}":
                     child.setdefault("policies", []).append(f"scp-{p}")
-    return {"version": 1,
-            "organization": {"name": "Bench", "management_account_id": "123456789012"},
-            "policies": policy_specs, "ous": ou_specs, "accounts": account_specs,
-            "_document": document}
+    return {
+        "version": 1,
+        "organization": {"name": "Bench", "management_account_id": "123456789012"},
+        "policies": policy_specs,
+        "ous": ou_specs,
+        "accounts": account_specs,
+        "_document": document,
+    }
 
 
 def main() -> None:
@@ -117,15 +140,22 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     args = parser.parse_args()
 
-    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1"})
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    )
     latency = {"seconds": 0.0}
     endpoint = serve(latency)
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     started = time.perf_counter()
     data = build(endpoint, args.accounts, args.ous, args.policies)
-    print(f"built {args.accounts} accounts, {args.ous} OUs, {args.policies} SCPs in "
-          f"{time.perf_counter() - started:.1f}s")
+    print(
+        f"built {args.accounts} accounts, {args.ous} OUs, {args.policies} SCPs in "
+        f"{time.perf_counter() - started:.1f}s"
+    )
 
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
@@ -142,7 +172,8 @@ def main() -> None:
         calls: collections.Counter[str] = collections.Counter()
         client = aws.client("organizations")
         client.meta.events.register(
-            "before-call.*.*", lambda model, **_: calls.update([model.name]))
+            "before-call.*.*", lambda model, **_: calls.update([model.name])
+        )
         tracemalloc.start()
         started = time.perf_counter()
         live = workflow.read_live(config, aws)
@@ -159,10 +190,14 @@ def main() -> None:
 
     floor = max((count / THROTTLES.get(op, 5) for op, count in calls.items()), default=0)
     print(f"load_config:   {load_seconds * 1000:8.1f} ms")
-    print(f"read_live:     {read_seconds * 1000:8.1f} ms at {args.latency_ms:g} ms/request, "
-          f"{sum(calls.values())} calls, peak {read_peak / 2**20:.1f} MiB")
-    print(f"plan:          {plan_seconds * 1000:8.1f} ms, peak {plan_peak / 2**20:.1f} MiB, "
-          f"{len(result.changes)} changes")
+    print(
+        f"read_live:     {read_seconds * 1000:8.1f} ms at {args.latency_ms:g} ms/request, "
+        f"{sum(calls.values())} calls, peak {read_peak / 2**20:.1f} MiB"
+    )
+    print(
+        f"plan:          {plan_seconds * 1000:8.1f} ms, peak {plan_peak / 2**20:.1f} MiB, "
+        f"{len(result.changes)} changes"
+    )
     print(f"AWS throttle floor for these calls (busiest API alone): {floor:.1f} s")
     for op, count in sorted(calls.items(), key=lambda kv: -kv[1]):
         print(f"  {op:36s} {count:5d}")

@@ -38,8 +38,10 @@ def main() -> None:
         planned = workflow.make_plan(CONFIG, aws, PlanOptions())
         started = time.perf_counter()
         workflow.run_apply(planned, aws, Quiet())
-        print(f"apply of {len(planned.plan.changes)} changes (and re-plan): "
-              f"{time.perf_counter() - started:.2f}s")
+        print(
+            f"apply of {len(planned.plan.changes)} changes (and re-plan): "
+            f"{time.perf_counter() - started:.2f}s"
+        )
 
         calls: collections.Counter[str] = collections.Counter()
         fresh = AwsContext()
@@ -47,6 +49,7 @@ def main() -> None:
         def count(service: str) -> Any:
             def hook(model: Any, **_: Any) -> None:
                 calls[f"{service}.{model.name}"] += 1
+
             return hook
 
         original_client = AwsContext.client
@@ -59,8 +62,9 @@ def main() -> None:
                 made._counted = True
             return made
 
-        def member(self: MemberSessions, account_id: str, role: str, service: str,
-                   **kwargs: Any) -> Any:
+        def member(
+            self: MemberSessions, account_id: str, role: str, service: str, **kwargs: Any
+        ) -> Any:
             made = original_member(self, account_id, role, service, **kwargs)
             if not getattr(made, "_counted", False):
                 made.meta.events.register("before-call.*.*", count(f"member {service}"))

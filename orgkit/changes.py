@@ -88,8 +88,9 @@ class Change:
 
 def _as(value: Side | None, model: type[S], change: Change, side: str) -> S:
     if not isinstance(value, model):
-        raise TypeError(f"{change.address}: {side} is {type(value).__name__}, "
-                        f"expected {model.__name__}")
+        raise TypeError(
+            f"{change.address}: {side} is {type(value).__name__}, expected {model.__name__}"
+        )
     return value
 
 
@@ -156,8 +157,9 @@ class Plan:
 
     def canonical_changes(self) -> str:
         """The changes as one canonical string: two plans that would do the same agree."""
-        return json.dumps([c.to_dict() for c in self.changes], sort_keys=True,
-                          separators=(",", ":"))
+        return json.dumps(
+            [c.to_dict() for c in self.changes], sort_keys=True, separators=(",", ":")
+        )
 
 
 def address(kind: str, *names: str) -> str:
@@ -179,8 +181,14 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract's finding object."""
-        return {"address": self.address, "kind": self.kind, "account_id": self.account_id,
-                "issue": self.issue, "expected": self.expected, "actual": self.actual}
+        return {
+            "address": self.address,
+            "kind": self.kind,
+            "account_id": self.account_id,
+            "issue": self.issue,
+            "expected": self.expected,
+            "actual": self.actual,
+        }
 
 
 @dataclass(frozen=True)

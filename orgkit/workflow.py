@@ -61,8 +61,10 @@ def load_saved_plan(path: str | Path) -> Plan:
     try:
         return plan_from_dict(data)
     except PlanFormatError as exc:
-        raise SafetyError(f"{path}: not a plan this orgkit can apply: {exc}",
-                          hint="Make a new one with `orgkit plan --out FILE`.") from None
+        raise SafetyError(
+            f"{path}: not a plan this orgkit can apply: {exc}",
+            hint="Make a new one with `orgkit plan --out FILE`.",
+        ) from None
 
 
 def check_saved_plan(saved: Plan, fresh: Planned, options: PlanOptions) -> None:
@@ -74,27 +76,36 @@ def check_saved_plan(saved: Plan, fresh: Planned, options: PlanOptions) -> None:
     if saved.management_account_id != fresh.live.management_account_id:
         raise SafetyError(
             f"the saved plan is for management account {saved.management_account_id}, "
-            f"not {fresh.live.management_account_id}")
+            f"not {fresh.live.management_account_id}"
+        )
     if saved.live_fingerprint != fresh.live.fingerprint():
         raise SafetyError(
             "the live organization changed since this plan was made (or it was already "
             "applied); refusing to apply it",
-            hint="Run `orgkit plan --out plan.json` again, review it, and apply the new plan.")
+            hint="Run `orgkit plan --out plan.json` again, review it, and apply the new plan.",
+        )
     if saved.config_fingerprint != fresh.config.fingerprint():
         raise SafetyError(
             "org.yaml, an SCP or a template changed since this plan was made (or the plan was "
             "made from another config); refusing to apply it",
             hint="Run `orgkit plan --out plan.json` again with this config, review it, and "
-            "apply the new plan.")
+            "apply the new plan.",
+        )
     if saved.canonical_changes() != fresh.plan.canonical_changes():
-        missing = [option for flag, option in FLAG_OPTIONS.items()
-                   if saved.flags.get(flag) and not options.allows(flag)]
+        missing = [
+            option
+            for flag, option in FLAG_OPTIONS.items()
+            if saved.flags.get(flag) and not options.allows(flag)
+        ]
         raise SafetyError(
             "the saved plan's changes are not what a fresh plan would do now (the file was "
             "edited, or made with other flags); refusing to apply it",
-            hint=(f"The plan was made with {' '.join(missing)}; pass the same flags to apply."
-                  if missing else
-                  "Run `orgkit plan --out plan.json` again, review it, and apply the new plan."))
+            hint=(
+                f"The plan was made with {' '.join(missing)}; pass the same flags to apply."
+                if missing
+                else "Run `orgkit plan --out plan.json` again, review it, and apply the new plan."
+            ),
+        )
 
 
 def check_flags(the_plan: Plan, options: PlanOptions) -> None:
@@ -102,13 +113,18 @@ def check_flags(the_plan: Plan, options: PlanOptions) -> None:
     for change in the_plan.changes:
         kind = kind_of(change.kind)
         if kind.is_destructive(change) and not options.allows(kind.destroy_flag):
-            raise SafetyError(f"{change.address} is destructive",
-                              hint=f"Pass {FLAG_OPTIONS[kind.destroy_flag]} to apply it.")
+            raise SafetyError(
+                f"{change.address} is destructive",
+                hint=f"Pass {FLAG_OPTIONS[kind.destroy_flag]} to apply it.",
+            )
 
 
 # -- templates ------------------------------------------------------------------------------
-def lint_templates(config: Config, names: set[str] | None = None,
-                   warn: Callable[[str], None] = lambda message: None) -> None:
+def lint_templates(
+    config: Config,
+    names: set[str] | None = None,
+    warn: Callable[[str], None] = lambda message: None,
+) -> None:
     """cfn-lint the rendered templates (of the stack sets in ``names``, or all): errors raise
     a ConfigError, warnings go to ``warn``."""
     issues: list[ConfigIssue] = []
@@ -127,14 +143,19 @@ def lint_templates(config: Config, names: set[str] | None = None,
 
 def lint_changed_templates(config: Config, the_plan: Plan) -> None:
     """cfn-lint the templates apply is about to send; an error stops apply before any write."""
-    names = {stack_set_of(c) for c in the_plan.changes
-             if c.kind == STACK_SET and c.after is not None}
+    names = {
+        stack_set_of(c) for c in the_plan.changes if c.kind == STACK_SET and c.after is not None
+    }
     if names:
         lint_templates(config, names)
 
 
-def validate(config_path: str | Path, *, lint: bool = True,
-             warn: Callable[[str], None] = lambda message: None) -> Config:
+def validate(
+    config_path: str | Path,
+    *,
+    lint: bool = True,
+    warn: Callable[[str], None] = lambda message: None,
+) -> Config:
     """Load and check org.yaml, the policy files and the templates, offline."""
     config = load_config(config_path)
     if lint:
@@ -142,9 +163,13 @@ def validate(config_path: str | Path, *, lint: bool = True,
     return config
 
 
-def render(config_path: str | Path, out_dir: Path, *, lint: bool = True,
-           warn: Callable[[str], None] = lambda message: None
-           ) -> list[tuple[Path, RenderedTemplate]]:
+def render(
+    config_path: str | Path,
+    out_dir: Path,
+    *,
+    lint: bool = True,
+    warn: Callable[[str], None] = lambda message: None,
+) -> list[tuple[Path, RenderedTemplate]]:
     """Write every stack set's rendered template into ``out_dir``; return what was written."""
     config = validate(config_path, lint=lint, warn=warn)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -158,7 +183,11 @@ def render(config_path: str | Path, out_dir: Path, *, lint: bool = True,
 
 # -- apply ----------------------------------------------------------------------------------
 def run_apply(
-    planned: Planned, aws: AwsContext, reporter: Reporter, *, lint: bool = True,
+    planned: Planned,
+    aws: AwsContext,
+    reporter: Reporter,
+    *,
+    lint: bool = True,
 ) -> tuple[ApplyResult, Plan]:
     """Apply the fresh plan ``planned``; then plan again.
 
@@ -170,16 +199,24 @@ def run_apply(
         lint_changed_templates(planned.config, planned.plan)
     spec = planned.config.spec
     result = apply_plan(
-        planned.plan, aws, planned.live, reporter,
+        planned.plan,
+        aws,
+        planned.live,
+        reporter,
         in_flight=spec.quotas.create_account_in_flight,
-        home_region=spec.organization.home_region, quotas=spec.quotas,
+        home_region=spec.organization.home_region,
+        quotas=spec.quotas,
     )
     after = plan(planned.config, read_live(planned.config, aws), options)
     return result, after
 
 
 def apply(
-    config_path: str | Path, aws: AwsContext, options: PlanOptions, reporter: Reporter, *,
+    config_path: str | Path,
+    aws: AwsContext,
+    options: PlanOptions,
+    reporter: Reporter,
+    *,
     saved_path: Path | None = None,
     show: Callable[[Plan], None] = lambda the_plan: None,
     confirm: Callable[[Plan], bool] = lambda the_plan: True,
@@ -199,22 +236,34 @@ def apply(
         return planned.plan, None, None
     lint_changed_templates(planned.config, planned.plan)
     if not confirm(planned.plan):
-        raise SafetyError("not applied: the plan was not confirmed",
-                          hint="Answer y at the prompt, or pass --yes (CI, scripts).")
+        raise SafetyError(
+            "not applied: the plan was not confirmed",
+            hint="Answer y at the prompt, or pass --yes (CI, scripts).",
+        )
     result, after = run_apply(planned, aws, reporter, lint=False)
     return planned.plan, result, after
 
 
 # -- drift ----------------------------------------------------------------------------------
-def audit(config_path: str | Path, aws: AwsContext, *, detect_stack_drift: bool = False,
-          progress: Callable[[str], None] = lambda message: None) -> DriftReport:
+def audit(
+    config_path: str | Path,
+    aws: AwsContext,
+    *,
+    detect_stack_drift: bool = False,
+    progress: Callable[[str], None] = lambda message: None,
+) -> DriftReport:
     """``orgkit drift``: the plan's comparison with every destructive flag, as findings; with
     ``detect_stack_drift``, CloudFormation drift detection runs first on the stack sets."""
     if detect_stack_drift:
         config = load_config(config_path)
         aws.require_management_account(config.spec.organization.management_account_id)
-        detect_drift(aws, [s.name for s in config.spec.stack_sets if s.state == "present"],
-                     config.spec.organization.home_region, progress=progress)
-    planned = make_plan(config_path, aws,
-                        PlanOptions(allow_destroy=True, allow_close_accounts=True))
+        detect_drift(
+            aws,
+            [s.name for s in config.spec.stack_sets if s.state == "present"],
+            config.spec.organization.home_region,
+            progress=progress,
+        )
+    planned = make_plan(
+        config_path, aws, PlanOptions(allow_destroy=True, allow_close_accounts=True)
+    )
     return drift(planned.plan, planned.live)

@@ -58,6 +58,7 @@ def aws_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     def client(self: AwsContext, service: str, region: str | None = None) -> object:
         made = original(self, service, region)
         if not getattr(made, "_orgkit_recorded", False):
+
             def record(model: object, **_: object) -> None:
                 calls.append(f"{service}.{model.name}")  # type: ignore[attr-defined]
 

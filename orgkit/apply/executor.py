@@ -65,10 +65,18 @@ def apply_plan(
     The caller must have checked the management account and that ``plan`` is a fresh plan of
     ``live``.
     """
-    ctx = ApplyContext(aws=aws, ids=Ids(live), reporter=reporter,
-                       management_id=live.management_account_id, home_region=home_region,
-                       in_flight=in_flight, account_poll=account_poll, stack_poll=stack_poll,
-                       quotas=quotas or Quotas(), sleep=sleep)
+    ctx = ApplyContext(
+        aws=aws,
+        ids=Ids(live),
+        reporter=reporter,
+        management_id=live.management_account_id,
+        home_region=home_region,
+        in_flight=in_flight,
+        account_poll=account_poll,
+        stack_poll=stack_poll,
+        quotas=quotas or Quotas(),
+        sleep=sleep,
+    )
     result = ApplyResult()
     total = len(plan.changes)
     for batch in batches(list(plan.changes)):

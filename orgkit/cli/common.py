@@ -82,13 +82,18 @@ class OrgkitGroup(click.Group):
             if isinstance(exc, _aws_exceptions()):
                 console = err()
                 console.print(f"[bold red]error:[/] AWS: {escape(str(exc))}", soft_wrap=True)
-                console.print("[dim]hint: check the credentials, the region and "
-                              "AWS_ENDPOINT_URL; if this was apply, plan again to see what was "
-                              "done.[/]", soft_wrap=True)
+                console.print(
+                    "[dim]hint: check the credentials, the region and "
+                    "AWS_ENDPOINT_URL; if this was apply, plan again to see what was "
+                    "done.[/]",
+                    soft_wrap=True,
+                )
             else:  # a bug: show everything
                 traceback.print_exc()
-                err().print("[bold red]This is a bug in orgkit; please report it with the "
-                            "traceback above.[/]")
+                err().print(
+                    "[bold red]This is a bug in orgkit; please report it with the "
+                    "traceback above.[/]"
+                )
             code = EXIT_ERROR
         sys.exit(code if isinstance(code, int) else EXIT_OK)
 
@@ -106,8 +111,10 @@ class ConsoleReporter:
 
     def change_done(self, change: Change, detail: str) -> None:
         """One line a change."""
-        self.console.print(f"  [green]✓[/] {change.action.symbol} {escape(change.address)}  "
-                           f"[dim]{escape(detail)}[/]")
+        self.console.print(
+            f"  [green]✓[/] {change.action.symbol} {escape(change.address)}  "
+            f"[dim]{escape(detail)}[/]"
+        )
 
     def progress(self, change: Change, message: str) -> None:
         """What a long change is waiting for."""

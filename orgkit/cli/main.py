@@ -30,9 +30,15 @@ from orgkit.views.plan_view import plan_json, print_drift, print_plan
 
 
 @click.group(cls=OrgkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config", default="org.yaml", show_default=True,
-              type=click.Path(dir_okay=False, path_type=Path), envvar="ORGKIT_CONFIG",
-              help="The org.yaml to use.")
+@click.option(
+    "--config",
+    "config",
+    default="org.yaml",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="ORGKIT_CONFIG",
+    help="The org.yaml to use.",
+)
 @click.option("--profile", default=None, help="AWS profile (default: the standard chain).")
 @click.option("--region", default=None, help="AWS region for regional APIs.")
 @click.version_option(__version__, prog_name="orgkit")
@@ -47,11 +53,17 @@ def cli(ctx: click.Context, config: Path, profile: str | None, region: str | Non
 
 
 destroy_options = [
-    click.option("--allow-destroy", is_flag=True,
-                 help="Include deleting OUs, policies, stack instances and stack sets, and "
-                      "detaching policies."),
-    click.option("--allow-close-accounts", is_flag=True,
-                 help="Include closing accounts and removing them from the organization."),
+    click.option(
+        "--allow-destroy",
+        is_flag=True,
+        help="Include deleting OUs, policies, stack instances and stack sets, and "
+        "detaching policies.",
+    ),
+    click.option(
+        "--allow-close-accounts",
+        is_flag=True,
+        help="Include closing accounts and removing them from the organization.",
+    ),
 ]
 
 
@@ -67,8 +79,12 @@ def _warn(message: str) -> None:
 
 
 @cli.command()
-@click.option("--lint/--no-lint", default=True, show_default=True,
-              help="Lint the rendered CloudFormation templates with cfn-lint.")
+@click.option(
+    "--lint/--no-lint",
+    default=True,
+    show_default=True,
+    help="Lint the rendered CloudFormation templates with cfn-lint.",
+)
 @click.pass_obj
 def validate(ctx: Context, lint: bool) -> None:
     """Check org.yaml, SCPs and templates offline; every problem at once, with file:line."""
@@ -85,31 +101,54 @@ def validate(ctx: Context, lint: bool) -> None:
 
 
 @cli.command()
-@click.option("--out", "out_dir", default="rendered", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write <stack set>.yaml files into.")
-@click.option("--lint/--no-lint", default=True, show_default=True,
-              help="Lint the rendered templates with cfn-lint.")
+@click.option(
+    "--out",
+    "out_dir",
+    default="rendered",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write <stack set>.yaml files into.",
+)
+@click.option(
+    "--lint/--no-lint",
+    default=True,
+    show_default=True,
+    help="Lint the rendered templates with cfn-lint.",
+)
 @click.pass_obj
 def render(ctx: Context, out_dir: Path, lint: bool) -> None:
     """Write every stack set's rendered CloudFormation template (offline)."""
     console = out()
     for target, template in workflow.render(ctx.config, out_dir, lint=lint, warn=_warn):
-        console.print(f"[green]✓[/] {target}  ({len(template.body.encode())} bytes, from "
-                      f"{template.file})")
+        console.print(
+            f"[green]✓[/] {target}  ({len(template.body.encode())} bytes, from {template.file})"
+        )
 
 
 @cli.command("plan")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Save the plan for `orgkit apply --plan FILE`.")
-@click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 2 when anything differs (held-back destructive changes too), "
-                   "0 when nothing does, 1 on error.")
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan for `orgkit apply --plan FILE`.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when anything differs (held-back destructive changes too), "
+    "0 when nothing does, 1 on error.",
+)
 @with_destroy_options
 @click.pass_obj
-def plan_cmd(ctx: Context, as_json: bool, out_file: Path | None, detailed_exitcode: bool,
-             allow_destroy: bool, allow_close_accounts: bool) -> int:
+def plan_cmd(
+    ctx: Context,
+    as_json: bool,
+    out_file: Path | None,
+    detailed_exitcode: bool,
+    allow_destroy: bool,
+    allow_close_accounts: bool,
+) -> int:
     """Show what apply would change. Read-only."""
     options = PlanOptions(allow_destroy=allow_destroy, allow_close_accounts=allow_close_accounts)
     planned = workflow.make_plan(ctx.config, ctx.aws(), options)
@@ -127,13 +166,18 @@ def plan_cmd(ctx: Context, as_json: bool, out_file: Path | None, detailed_exitco
 
 @cli.command("apply")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Apply a plan saved by `orgkit plan --out`, only if it is exactly what a "
-                   "fresh plan would do now (the file itself is never executed).")
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Apply a plan saved by `orgkit plan --out`, only if it is exactly what a "
+    "fresh plan would do now (the file itself is never executed).",
+)
 @with_destroy_options
 @click.pass_obj
-def apply_cmd(ctx: Context, yes: bool, plan_file: Path | None, allow_destroy: bool,
-              allow_close_accounts: bool) -> int:
+def apply_cmd(
+    ctx: Context, yes: bool, plan_file: Path | None, allow_destroy: bool, allow_close_accounts: bool
+) -> int:
     """Make the organization match org.yaml: show the plan, ask, apply, re-check.
 
     With --plan, the saved plan must be exactly what a fresh plan does now (same organization,
@@ -147,25 +191,31 @@ def apply_cmd(ctx: Context, yes: bool, plan_file: Path | None, allow_destroy: bo
             return True
         count = len(the_plan.changes)
         try:
-            return click.confirm(f"\nApply {count} change{'s' if count != 1 else ''}?",
-                                 err=True)
+            return click.confirm(f"\nApply {count} change{'s' if count != 1 else ''}?", err=True)
         except click.exceptions.Abort:  # stdin closed: nobody to answer
             return False
 
     _, result, after = workflow.apply(
-        ctx.config, ctx.aws(), options, ConsoleReporter(err()), saved_path=plan_file,
-        show=lambda the_plan: print_plan(console, the_plan), confirm=confirm)
+        ctx.config,
+        ctx.aws(),
+        options,
+        ConsoleReporter(err()),
+        saved_path=plan_file,
+        show=lambda the_plan: print_plan(console, the_plan),
+        confirm=confirm,
+    )
     if result is None or after is None:
         return EXIT_OK
     made = len(result.done)
-    console.print(f"\n[bold green]Apply complete:[/] {made} change{'s' if made != 1 else ''} "
-                  "made.")
+    console.print(f"\n[bold green]Apply complete:[/] {made} change{'s' if made != 1 else ''} made.")
     if after.in_sync:
         console.print("[green]✓[/] Re-checked: the organization now matches org.yaml.")
         return EXIT_OK
     if after.empty:
-        console.print(f"[yellow]Re-checked: only {len(after.held_back)} held-back destructive "
-                      "change(s) remain; run with the flags shown to apply them.[/]")
+        console.print(
+            f"[yellow]Re-checked: only {len(after.held_back)} held-back destructive "
+            "change(s) remain; run with the flags shown to apply them.[/]"
+        )
         return EXIT_OK
     console.print("[bold yellow]Re-checked: changes remain (see below).[/]")
     print_plan(console, after)
@@ -174,9 +224,12 @@ def apply_cmd(ctx: Context, yes: bool, plan_file: Path | None, allow_destroy: bo
 
 @cli.command("drift")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
-@click.option("--detect-stack-drift", is_flag=True,
-              help="First run CloudFormation drift detection on every declared stack set "
-                   "(changes no resource; takes minutes on large sets).")
+@click.option(
+    "--detect-stack-drift",
+    is_flag=True,
+    help="First run CloudFormation drift detection on every declared stack set "
+    "(changes no resource; takes minutes on large sets).",
+)
 @click.pass_obj
 def drift_cmd(ctx: Context, as_json: bool, detect_stack_drift: bool) -> int:
     """Audit every account against org.yaml. Read-only; exit 2 when drift is found.
@@ -185,8 +238,12 @@ def drift_cmd(ctx: Context, as_json: bool, detect_stack_drift: bool) -> int:
     instances CloudFormation found DRIFTED (run with --detect-stack-drift to refresh that).
     """
     console = err()
-    report = workflow.audit(ctx.config, ctx.aws(), detect_stack_drift=detect_stack_drift,
-                            progress=lambda message: console.print(f"  [dim]{message}[/]"))
+    report = workflow.audit(
+        ctx.config,
+        ctx.aws(),
+        detect_stack_drift=detect_stack_drift,
+        progress=lambda message: console.print(f"  [dim]{message}[/]"),
+    )
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:

@@ -37,8 +37,9 @@ def _orgkit_command() -> str:
 
 def _inventory(box: Sandbox, live: LiveOrg, config: Config) -> Table:
     """Per account, what the apply put inside it, read with the account's own credentials."""
-    table = Table(title="Inside the accounts (read with each account's own credentials)",
-                  title_justify="left")
+    table = Table(
+        title="Inside the accounts (read with each account's own credentials)", title_justify="left"
+    )
     for column in ("Account", "Env", "Stack sets", "Tables", "Buckets", "Roles"):
         table.add_column(column)
     environments = {a.email.lower(): a.environment.value for a in config.spec.accounts}
@@ -48,21 +49,33 @@ def _inventory(box: Sandbox, live: LiveOrg, config: Config) -> Table:
         found = box.inventory(account.id)
         managed_roles = [r for r in found["roles"] if r != config.spec.organization.access_role]
         table.add_row(
-            account.name, environments.get(account.email.lower(), "?"),
+            account.name,
+            environments.get(account.email.lower(), "?"),
             ", ".join(sorted(s.removeprefix("StackSet:") for s in found["stacks"])) or "-",
-            str(len(found["tables"])), str(len(found["buckets"])),
+            str(len(found["tables"])),
+            str(len(found["buckets"])),
             str(len(managed_roles)),
         )
     return table
 
 
 @click.command()
-@click.option("--serve", is_flag=True,
-              help="Keep the sandbox running after the run, for other orgkit commands.")
-@click.option("--port", default=0, type=int,
-              help="Port on 127.0.0.1. Default: any free port, or 5000 with --serve.")
-@click.option("--empty", is_flag=True,
-              help="Only create an empty organization; skip the apply run (implies --serve).")
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Keep the sandbox running after the run, for other orgkit commands.",
+)
+@click.option(
+    "--port",
+    default=0,
+    type=int,
+    help="Port on 127.0.0.1. Default: any free port, or 5000 with --serve.",
+)
+@click.option(
+    "--empty",
+    is_flag=True,
+    help="Only create an empty organization; skip the apply run (implies --serve).",
+)
 @click.pass_obj
 def sandbox(ctx: Context, serve: bool, port: int, empty: bool) -> int:
     """Run orgkit against an embedded AWS emulator (moto) on 127.0.0.1.
@@ -78,22 +91,28 @@ def sandbox(ctx: Context, serve: bool, port: int, empty: bool) -> int:
     config = None if empty else workflow.validate(ctx.config, lint=False)
     with running_sandbox(port) as box, sandbox_environment(box):
         box.create_organization()
-        console.print(f"[bold]Sandbox[/] moto server at {box.endpoint}; organization created "
-                      f"with management account {SANDBOX_MANAGEMENT_ACCOUNT_ID}.")
+        console.print(
+            f"[bold]Sandbox[/] moto server at {box.endpoint}; organization created "
+            f"with management account {SANDBOX_MANAGEMENT_ACCOUNT_ID}."
+        )
         if config is not None:
             aws = AwsContext(region="us-east-1")
             console.print(Rule("1/4  orgkit validate"))
             spec = config.spec
-            console.print(f"[green]✓[/] {ctx.config}: {sum(1 for _ in spec.walk_ous())} OUs, "
-                          f"{len(spec.accounts)} accounts, {len(spec.policies)} policies.")
+            console.print(
+                f"[green]✓[/] {ctx.config}: {sum(1 for _ in spec.walk_ous())} OUs, "
+                f"{len(spec.accounts)} accounts, {len(spec.policies)} policies."
+            )
             console.print(Rule("2/4  orgkit plan"))
             started = time.monotonic()
             planned = workflow.make_plan(ctx.config, aws, PlanOptions())
             print_plan(console, planned.plan)
             console.print(Rule("3/4  orgkit apply --yes"))
             result, after = workflow.run_apply(planned, aws, ConsoleReporter(err()))
-            console.print(f"[green]✓[/] {len(result.done)} changes applied in "
-                          f"{time.monotonic() - started:.1f}s.")
+            console.print(
+                f"[green]✓[/] {len(result.done)} changes applied in "
+                f"{time.monotonic() - started:.1f}s."
+            )
             console.print(Rule("4/4  orgkit plan (again)"))
             print_plan(console, after)
             live = workflow.read_live(config, aws)
@@ -108,8 +127,10 @@ def sandbox(ctx: Context, serve: bool, port: int, empty: bool) -> int:
             console.print("Sandbox serving. In another shell:")
             for key, value in box.env.items():
                 console.print(f"  export {key}={value}")
-            console.print(f"  {_orgkit_command()} --config {ctx.config.resolve()} plan\n"
-                          "[dim]Ctrl-C stops it.[/]")
+            console.print(
+                f"  {_orgkit_command()} --config {ctx.config.resolve()} plan\n"
+                "[dim]Ctrl-C stops it.[/]"
+            )
             try:
                 while True:
                     time.sleep(3600)

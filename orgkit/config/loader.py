@@ -72,8 +72,14 @@ def load_config(path: str | Path) -> Config:
         if policy.state == "absent":
             continue
         if not (path.parent / policy.file).is_file():
-            issues.append(issue_at(display, source.lines, ("policies", index, "file"),
-                                   f"policy {policy.name!r}: {policy.file} not found"))
+            issues.append(
+                issue_at(
+                    display,
+                    source.lines,
+                    ("policies", index, "file"),
+                    f"policy {policy.name!r}: {policy.file} not found",
+                )
+            )
             continue
         document, problems = load_policy(spec, policy, path.parent, env)
         issues += problems
@@ -93,13 +99,18 @@ def load_config(path: str | Path) -> Config:
         if stack_set.state == "absent":
             continue
         if not (path.parent / stack_set.template).is_file():
-            issues.append(issue_at(display, source.lines, ("stack_sets", index, "template"),
-                                   f"stack set {stack_set.name!r}: {stack_set.template} not "
-                                   "found"))
+            issues.append(
+                issue_at(
+                    display,
+                    source.lines,
+                    ("stack_sets", index, "template"),
+                    f"stack set {stack_set.name!r}: {stack_set.template} not found",
+                )
+            )
             continue
-        rendered, problems = render_template(stack_set.name, stack_set.template,
-                                             template_context(spec, stack_set), path.parent,
-                                             env)
+        rendered, problems = render_template(
+            stack_set.name, stack_set.template, template_context(spec, stack_set), path.parent, env
+        )
         issues += problems
         if rendered is not None:
             templates[stack_set.name] = rendered
@@ -111,8 +122,14 @@ def load_config(path: str | Path) -> Config:
     check_stack_sets(spec, templates, report)
     if issues:
         raise ConfigError(issues)
-    return Config(path=path, spec=spec, policies=policies, lines=source.lines,
-                  execution_permissions=execution_permissions, templates=templates)
+    return Config(
+        path=path,
+        spec=spec,
+        policies=policies,
+        lines=source.lines,
+        execution_permissions=execution_permissions,
+        templates=templates,
+    )
 
 
 def template_context(spec: OrgSpec, stack_set: StackSetSpec) -> dict[str, Any]:

@@ -22,7 +22,6 @@ TagValue = Annotated[str, StringConstraints(max_length=256)]
 Tags = dict[TagKey, TagValue]
 
 
-
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -142,8 +141,9 @@ class StackSetRolesSpec(_Model):
     administration_role: Name = "AWSCloudFormationStackSetAdministrationRole"
     execution_role: Name = "AWSCloudFormationStackSetExecutionRole"
     execution_policy_file: Name | None = Field(
-        None, description="JSON (or .j2) permissions for the execution role; default: "
-        "the services orgkit's templates use."
+        None,
+        description="JSON (or .j2) permissions for the execution role; default: "
+        "the services orgkit's templates use.",
     )
 
 
@@ -169,7 +169,8 @@ class BudgetsSpec(_Model):
         ]
     )
     emails: list[EmailStr] = Field(
-        default_factory=list, max_length=10,
+        default_factory=list,
+        max_length=10,
         description="Email subscribers (AWS allows 10 per notification).",
     )
     sns_topic_arn: Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:sns:")] | None = None
@@ -227,8 +228,8 @@ class StackSetSpec(_Model):
         default_factory=OperationPreferencesSpec  # type: ignore[arg-type]
     )
     state: Literal["present", "absent"] = Field(
-        "present", description="`absent` deletes the instances and the stack set "
-        "(needs --allow-destroy)."
+        "present",
+        description="`absent` deletes the instances and the stack set (needs --allow-destroy).",
     )
 
 

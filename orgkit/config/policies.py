@@ -106,8 +106,14 @@ def _check_statements(
     if isinstance(statements, dict):
         statements = [statements]
     if not isinstance(statements, list):
-        issues.append(ConfigIssue(display, _line_of(text, "Statement"), "Statement",
-                                  "must be an object or a list of objects"))
+        issues.append(
+            ConfigIssue(
+                display,
+                _line_of(text, "Statement"),
+                "Statement",
+                "must be an object or a list of objects",
+            )
+        )
         statements = []
     for index, statement in enumerate(statements):
         field = f"Statement[{index}]"
@@ -115,13 +121,19 @@ def _check_statements(
             issues.append(ConfigIssue(display, None, field, "must be an object"))
             continue
         if statement.get("Effect") not in ("Allow", "Deny"):
-            issues.append(ConfigIssue(display, _line_of(text, "Effect"), f"{field}.Effect",
-                                      "must be Allow or Deny"))
+            issues.append(
+                ConfigIssue(
+                    display, _line_of(text, "Effect"), f"{field}.Effect", "must be Allow or Deny"
+                )
+            )
         if "Action" not in statement and "NotAction" not in statement:
             issues.append(ConfigIssue(display, None, field, "needs Action or NotAction"))
         if scp and ("Principal" in statement or "NotPrincipal" in statement):
-            issues.append(ConfigIssue(display, _line_of(text, "Principal"), field,
-                                      "SCPs cannot name a Principal"))
+            issues.append(
+                ConfigIssue(
+                    display, _line_of(text, "Principal"), field, "SCPs cannot name a Principal"
+                )
+            )
         if not scp and "Resource" not in statement and "NotResource" not in statement:
             issues.append(ConfigIssue(display, None, field, "needs Resource or NotResource"))
     return issues

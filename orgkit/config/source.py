@@ -82,9 +82,7 @@ def read_yaml(path: Path, display: str | None = None) -> YamlSource:
     return YamlSource(path=path, data=data, lines=lines)
 
 
-def _index(
-    node: yaml.Node, loc: Loc, lines: LineMap, issues: list[ConfigIssue], name: str
-) -> None:
+def _index(node: yaml.Node, loc: Loc, lines: LineMap, issues: list[ConfigIssue], name: str) -> None:
     lines.lines.setdefault(loc, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: set[Any] = set()

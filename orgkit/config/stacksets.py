@@ -53,12 +53,15 @@ def resolve_targets(spec: OrgSpec, stack_set: StackSetSpec) -> list[AccountSpec]
 def fill(value: Any, ids: OrgIds) -> str:
     """Parameter values as CloudFormation takes them, with orgkit's placeholders filled in."""
     text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-    return (text.replace("${OrganizationId}", ids.organization_id)
-            .replace("${ManagementAccountId}", ids.management_account_id))
+    return text.replace("${OrganizationId}", ids.organization_id).replace(
+        "${ManagementAccountId}", ids.management_account_id
+    )
 
 
 def stack_set_parameters(
-    stack_set: StackSetSpec, declared: dict[str, dict[str, Any]], targets: list[AccountSpec],
+    stack_set: StackSetSpec,
+    declared: dict[str, dict[str, Any]],
+    targets: list[AccountSpec],
     ids: OrgIds,
 ) -> dict[str, str]:
     """Stack-set-level values: AWS lets instances override only parameters set here."""
@@ -73,13 +76,18 @@ def stack_set_parameters(
                 first = min(stack_set.environment_parameters, key=lambda e: e.value)
                 values[key] = fill(stack_set.environment_parameters[first][key], ids)
     if ENVIRONMENT_PARAMETER in declared and ENVIRONMENT_PARAMETER not in values:
-        values[ENVIRONMENT_PARAMETER] = environments[0] if environments else str(
-            (declared[ENVIRONMENT_PARAMETER] or {}).get("Default", "none"))
+        values[ENVIRONMENT_PARAMETER] = (
+            environments[0]
+            if environments
+            else str((declared[ENVIRONMENT_PARAMETER] or {}).get("Default", "none"))
+        )
     return values
 
 
 def instance_overrides(
-    stack_set: StackSetSpec, declared: dict[str, dict[str, Any]], account: AccountSpec,
+    stack_set: StackSetSpec,
+    declared: dict[str, dict[str, Any]],
+    account: AccountSpec,
     ids: OrgIds,
 ) -> dict[str, str]:
     """An instance's overrides: its environment, then org.yaml's per-environment values."""
@@ -110,5 +118,8 @@ def operation_preferences(stack_set: StackSetSpec) -> dict[str, Any]:
 
 def template_diff(before: str, after: str) -> list[str]:
     """A unified diff of two template bodies."""
-    return list(difflib.unified_diff(before.splitlines(), after.splitlines(), "live",
-                                     "rendered", lineterm="", n=2))
+    return list(
+        difflib.unified_diff(
+            before.splitlines(), after.splitlines(), "live", "rendered", lineterm="", n=2
+        )
+    )

@@ -17,9 +17,7 @@ Report = Callable[[Loc, str], None]
 RESERVED_VARS = {"vars", "organization", "project", "stack_set", "stackset_roles"}
 
 
-def check_semantics(
-    spec: OrgSpec, policies: dict[str, PolicyDocument], report: Report
-) -> None:
+def check_semantics(spec: OrgSpec, policies: dict[str, PolicyDocument], report: Report) -> None:
     """Report every semantic problem of ``spec`` through ``report(location, message)``."""
     quotas = spec.quotas
     declared_policies = _check_policies(spec, policies, report)
@@ -35,8 +33,10 @@ def check_semantics(
             report((*loc, "name"), f"OU name longer than {quotas.ou_name_max_length} characters")
         depth = ou_depth(path)
         if depth > quotas.ou_max_depth:
-            report((*loc, "name"),
-                   f"OU {path!r} is {depth} levels deep; AWS allows {quotas.ou_max_depth}")
+            report(
+                (*loc, "name"),
+                f"OU {path!r} is {depth} levels deep; AWS allows {quotas.ou_max_depth}",
+            )
         if ou.state == "absent" and any(c.state == "present" for c in ou.children):
             report((*loc, "state"), f"OU {path!r} is absent but has present child OUs")
         if ou.renamed_from is not None and ou.renamed_from == ou.name:
@@ -51,26 +51,42 @@ def check_semantics(
         if names[account.name] > 1:
             report((*loc, "name"), f"duplicate account name {account.name!r}")
         if len(account.name) > quotas.account_name_max_length:
-            report((*loc, "name"),
-                   f"account name longer than {quotas.account_name_max_length} characters")
+            report(
+                (*loc, "name"),
+                f"account name longer than {quotas.account_name_max_length} characters",
+            )
         if len(account.email) > quotas.account_email_max_length:
-            report((*loc, "email"),
-                   f"account email longer than {quotas.account_email_max_length} characters")
+            report(
+                (*loc, "email"),
+                f"account email longer than {quotas.account_email_max_length} characters",
+            )
         if account.ou != ROOT_PATH and account.ou not in ou_state:
             report((*loc, "ou"), f"unknown OU {account.ou!r}{_suggest(account.ou, ou_state)}")
         elif account.state == "active" and ou_state.get(account.ou) == "absent":
             report((*loc, "ou"), f"OU {account.ou!r} is absent but holds this account")
         elif account.state == "closed" and ou_state.get(account.ou) == "absent":
-            report((*loc, "ou"), f"OU {account.ou!r} is absent but holds this closed account; "
-                   "AWS keeps a closed account in its OU for 90 days, so move it elsewhere")
+            report(
+                (*loc, "ou"),
+                f"OU {account.ou!r} is absent but holds this closed account; "
+                "AWS keeps a closed account in its OU for 90 days, so move it elsewhere",
+            )
         if account.project is not None and spec.project(account.project) is None:
-            report((*loc, "project"), f"unknown project {account.project!r}"
-                   f"{_suggest(account.project, [p.name for p in spec.projects])}")
-        if (spec.budgets is not None and account.state == "active" and account.budget is None
-                and account.environment not in spec.budgets.amounts):
-            report((*loc, "environment"),
-                   f"no budget amount for environment {account.environment.value!r}: set "
-                   f"budgets.amounts.{account.environment.value} or this account's budget")
+            report(
+                (*loc, "project"),
+                f"unknown project {account.project!r}"
+                f"{_suggest(account.project, [p.name for p in spec.projects])}",
+            )
+        if (
+            spec.budgets is not None
+            and account.state == "active"
+            and account.budget is None
+            and account.environment not in spec.budgets.amounts
+        ):
+            report(
+                (*loc, "environment"),
+                f"no budget amount for environment {account.environment.value!r}: set "
+                f"budgets.amounts.{account.environment.value} or this account's budget",
+            )
 
     _check_projects(spec, report)
     for key in spec.vars:
@@ -78,22 +94,26 @@ def check_semantics(
             report(("vars", key), f"{key!r} is a name templates already use; rename the var")
     budgets = spec.budgets
     if budgets and budgets.notifications and not (budgets.emails or budgets.sns_topic_arn):
-        report(("budgets", "notifications"),
-               "budget notifications need a subscriber: set budgets.emails or sns_topic_arn")
+        report(
+            ("budgets", "notifications"),
+            "budget notifications need a subscriber: set budgets.emails or sns_topic_arn",
+        )
 
     # Attachments: references resolve, no repeats, and the per-target quota holds.
     targets: list[tuple[Loc, list[str], bool]] = [
         (("organization", "policies"), spec.organization.policies, True)
     ]
-    targets += [((*loc, "policies"), ou.policies, ou.state == "present")
-                for _, ou, loc in spec.walk_ous()]
-    targets += [(("accounts", i, "policies"), a.policies, a.state == "active")
-                for i, a in enumerate(spec.accounts)]
+    targets += [
+        ((*loc, "policies"), ou.policies, ou.state == "present") for _, ou, loc in spec.walk_ous()
+    ]
+    targets += [
+        (("accounts", i, "policies"), a.policies, a.state == "active")
+        for i, a in enumerate(spec.accounts)
+    ]
     for loc, names_list, live in targets:
         for index, name in enumerate(names_list):
             if name not in declared_policies:
-                report((*loc, index),
-                       f"unknown policy {name!r}{_suggest(name, declared_policies)}")
+                report((*loc, index), f"unknown policy {name!r}{_suggest(name, declared_policies)}")
             elif live and name not in present_policies:
                 report((*loc, index), f"policy {name!r} is absent but still attached here")
         for name, count in Counter(names_list).items():
@@ -101,8 +121,11 @@ def check_semantics(
                 report(loc, f"policy {name!r} is attached twice")
         attached = len(set(names_list)) + 1  # AWS keeps FullAWSAccess attached too
         if attached > quotas.policies_per_target:
-            report(loc, f"{attached} SCPs on one target counting FullAWSAccess; "
-                        f"AWS allows {quotas.policies_per_target}")
+            report(
+                loc,
+                f"{attached} SCPs on one target counting FullAWSAccess; "
+                f"AWS allows {quotas.policies_per_target}",
+            )
 
 
 def _check_projects(spec: OrgSpec, report: Report) -> None:
@@ -118,16 +141,15 @@ def _check_projects(spec: OrgSpec, report: Report) -> None:
         if role is None:
             continue
         if not role.trust.github and not role.trust.principal_arns:
-            report((*loc, "deployment_role", "trust"),
-                   "say who may assume the role: github and/or principal_arns")
+            report(
+                (*loc, "deployment_role", "trust"),
+                "say who may assume the role: github and/or principal_arns",
+            )
         if role.name in reserved:
-            report((*loc, "deployment_role", "name"),
-                   f"{role.name!r} is one of orgkit's own roles")
+            report((*loc, "deployment_role", "name"), f"{role.name!r} is one of orgkit's own roles")
 
 
-def _check_policies(
-    spec: OrgSpec, policies: dict[str, PolicyDocument], report: Report
-) -> set[str]:
+def _check_policies(spec: OrgSpec, policies: dict[str, PolicyDocument], report: Report) -> set[str]:
     names: Counter[str] = Counter(p.name for p in spec.policies)
     for index, policy in enumerate(spec.policies):
         loc: Loc = ("policies", index)
@@ -136,13 +158,17 @@ def _check_policies(
         if policy.name == "FullAWSAccess":
             report((*loc, "name"), "FullAWSAccess is AWS-managed; orgkit leaves it alone")
         if len(policy.name) > spec.quotas.policy_name_max_length:
-            report((*loc, "name"), "policy name longer than "
-                                   f"{spec.quotas.policy_name_max_length} characters")
+            report(
+                (*loc, "name"),
+                f"policy name longer than {spec.quotas.policy_name_max_length} characters",
+            )
         document = policies.get(policy.name)
         if document is not None and document.size > spec.quotas.scp_max_characters:
-            report((*loc, "file"),
-                   f"{policy.file} is {document.size} characters without whitespace; "
-                   f"AWS allows {spec.quotas.scp_max_characters}")
+            report(
+                (*loc, "file"),
+                f"{policy.file} is {document.size} characters without whitespace; "
+                f"AWS allows {spec.quotas.scp_max_characters}",
+            )
     return set(names)
 
 
@@ -161,8 +187,9 @@ def issue_at(file: str, lines: Any, loc: Loc, message: str) -> ConfigIssue:
 def check_stack_sets(spec: OrgSpec, templates: dict[str, Any], report: Report) -> None:
     """Stack sets: unique names, roles declared, targets and parameters that resolve."""
     if spec.stack_sets and spec.stackset_roles is None:
-        report(("stack_sets",), "self-managed stack sets need the role pair: declare "
-                                "stackset_roles")
+        report(
+            ("stack_sets",), "self-managed stack sets need the role pair: declare stackset_roles"
+        )
     names: Counter[str] = Counter(s.name for s in spec.stack_sets)
     ou_paths = {path for path, _, _ in spec.walk_ous()} | {ROOT_PATH}
     emails = {a.email.lower() for a in spec.accounts}
@@ -174,50 +201,71 @@ def check_stack_sets(spec: OrgSpec, templates: dict[str, Any], report: Report) -
         targets = stack_set.targets
         for i, path in enumerate(targets.ous):
             if path not in ou_paths:
-                report((*loc, "targets", "ous", i),
-                       f"unknown OU {path!r}{_suggest(path, ou_paths)}")
+                report(
+                    (*loc, "targets", "ous", i), f"unknown OU {path!r}{_suggest(path, ou_paths)}"
+                )
         for i, name in enumerate(targets.projects):
             if name not in projects:
-                report((*loc, "targets", "projects", i),
-                       f"unknown project {name!r}{_suggest(name, projects)}")
+                report(
+                    (*loc, "targets", "projects", i),
+                    f"unknown project {name!r}{_suggest(name, projects)}",
+                )
         for i, email in enumerate(targets.accounts):
             if email.lower() not in emails:
                 report((*loc, "targets", "accounts", i), f"unknown account {email!r}")
         prefs = stack_set.operation_preferences
         if prefs.max_concurrent_count is not None and prefs.max_concurrent_percentage is not None:
-            report((*loc, "operation_preferences"),
-                   "give max_concurrent_count or max_concurrent_percentage, not both")
-        if (prefs.failure_tolerance_count is not None
-                and prefs.failure_tolerance_percentage is not None):
-            report((*loc, "operation_preferences"),
-                   "give failure_tolerance_count or failure_tolerance_percentage, not both")
+            report(
+                (*loc, "operation_preferences"),
+                "give max_concurrent_count or max_concurrent_percentage, not both",
+            )
+        if (
+            prefs.failure_tolerance_count is not None
+            and prefs.failure_tolerance_percentage is not None
+        ):
+            report(
+                (*loc, "operation_preferences"),
+                "give failure_tolerance_count or failure_tolerance_percentage, not both",
+            )
         for region in prefs.region_order:
             if region not in stack_set.regions:
-                report((*loc, "operation_preferences", "region_order"),
-                       f"region {region!r} is not one of the stack set's regions")
+                report(
+                    (*loc, "operation_preferences", "region_order"),
+                    f"region {region!r} is not one of the stack set's regions",
+                )
         template = templates.get(stack_set.name)
         if template is None:
             continue
         size = len(template.body.encode())
         if size > spec.quotas.template_body_max_bytes:
-            report((*loc, "template"), f"rendered template is {size} bytes; CloudFormation "
-                   f"accepts {spec.quotas.template_body_max_bytes} inline")
+            report(
+                (*loc, "template"),
+                f"rendered template is {size} bytes; CloudFormation "
+                f"accepts {spec.quotas.template_body_max_bytes} inline",
+            )
         declared = template.parameters
         for key in stack_set.parameters:
             if key not in declared:
-                report((*loc, "parameters", key), f"the template has no parameter {key!r}"
-                       f"{_suggest(key, declared)}")
+                report(
+                    (*loc, "parameters", key),
+                    f"the template has no parameter {key!r}{_suggest(key, declared)}",
+                )
         for environment, values in stack_set.environment_parameters.items():
             for key in values:
                 if key not in declared:
-                    report((*loc, "environment_parameters", environment.value, key),
-                           f"the template has no parameter {key!r}{_suggest(key, declared)}")
+                    report(
+                        (*loc, "environment_parameters", environment.value, key),
+                        f"the template has no parameter {key!r}{_suggest(key, declared)}",
+                    )
         given = set(stack_set.parameters) | {"Environment"}
         for key, declaration in declared.items():
             if key in given or "Default" in (declaration or {}):
                 continue
             envs = stack_set.targets.environments or list(stack_set.environment_parameters)
-            if not envs or any(key not in stack_set.environment_parameters.get(e, {})
-                               for e in envs):
-                report((*loc, "parameters"),
-                       f"the template's parameter {key!r} has no default and no value here")
+            if not envs or any(
+                key not in stack_set.environment_parameters.get(e, {}) for e in envs
+            ):
+                report(
+                    (*loc, "parameters"),
+                    f"the template's parameter {key!r} has no default and no value here",
+                )

@@ -77,19 +77,29 @@ def change_from_dict(data: dict[str, Any]) -> Change:
         value = data.get(name)
         if model is None or value is None:
             if (model is None) != (value is None):
-                raise PlanFormatError(f"{data.get('address', '?')}: {name} is "
-                                      f"{'missing' if value is None else 'not expected'}")
+                raise PlanFormatError(
+                    f"{data.get('address', '?')}: {name} is "
+                    f"{'missing' if value is None else 'not expected'}"
+                )
             sides.append(None)
             continue
         try:
             sides.append(model.model_validate(value))
         except ValidationError as exc:
-            raise PlanFormatError(f"{data.get('address', '?')}: {name}: "
-                                  f"{exc.errors()[0]['msg']} at "
-                                  f"{'.'.join(map(str, exc.errors()[0]['loc']))}") from None
+            raise PlanFormatError(
+                f"{data.get('address', '?')}: {name}: "
+                f"{exc.errors()[0]['msg']} at "
+                f"{'.'.join(map(str, exc.errors()[0]['loc']))}"
+            ) from None
     change = Change(str(data.get("address", "")), kind.kind, action, sides[0], sides[1])
-    return Change(change.address, change.kind, change.action, change.before, change.after,
-                  destructive=kind.is_destructive(change))
+    return Change(
+        change.address,
+        change.kind,
+        change.action,
+        change.before,
+        change.after,
+        destructive=kind.is_destructive(change),
+    )
 
 
 def plan_from_dict(data: Any) -> Plan:
@@ -99,14 +109,16 @@ def plan_from_dict(data: Any) -> Plan:
         raise PlanFormatError("no `changes` in it")
     version = data.get("format_version")
     if version != PLAN_FORMAT_VERSION:
-        raise PlanFormatError(f"plan format version {version!r}; this orgkit reads version "
-                              f"{PLAN_FORMAT_VERSION}")
+        raise PlanFormatError(
+            f"plan format version {version!r}; this orgkit reads version {PLAN_FORMAT_VERSION}"
+        )
     try:
         return Plan(
             changes=tuple(change_from_dict(c) for c in data["changes"]),
             held_back=tuple(change_from_dict(c) for c in data.get("held_back", [])),
-            unmanaged=tuple(Unmanaged(u["address"], u["kind"], u["detail"])
-                            for u in data.get("unmanaged", [])),
+            unmanaged=tuple(
+                Unmanaged(u["address"], u["kind"], u["detail"]) for u in data.get("unmanaged", [])
+            ),
             warnings=tuple(str(w) for w in data.get("warnings", [])),
             live_fingerprint=data.get("live_fingerprint"),
             config_fingerprint=data.get("config_fingerprint"),
@@ -117,5 +129,12 @@ def plan_from_dict(data: Any) -> Plan:
         raise PlanFormatError(f"malformed plan ({type(exc).__name__}: {exc})") from None
 
 
-__all__ = ["REGISTRY", "PlanFormatError", "ResourceKind", "change_from_dict", "discover",
-           "kind_of", "plan_from_dict"]
+__all__ = [
+    "REGISTRY",
+    "PlanFormatError",
+    "ResourceKind",
+    "change_from_dict",
+    "discover",
+    "kind_of",
+    "plan_from_dict",
+]

@@ -44,12 +44,10 @@ FAILURE_HINTS = {
     "Support for more accounts",
     "INVALID_EMAIL": "AWS rejected the email address",
     "INVALID_ADDRESS": "the management account's address is invalid",
-    "CONCURRENT_ACCOUNT_MODIFICATION": "another account operation was in progress; run "
-    "apply again",
+    "CONCURRENT_ACCOUNT_MODIFICATION": "another account operation was in progress; run apply again",
     "INTERNAL_FAILURE": "AWS had an internal failure; run apply again later",
     "MISSING_PAYMENT_INSTRUMENT": "the management account has no valid payment method",
-    "MISSING_BUSINESS_VALIDATION": "the management account has not completed business "
-    "validation",
+    "MISSING_BUSINESS_VALIDATION": "the management account has not completed business validation",
     "PENDING_BUSINESS_VALIDATION": "business validation of the management account is "
     "still in progress",
     "FAILED_BUSINESS_VALIDATION": "business validation of the management account failed",
@@ -118,15 +116,26 @@ class Retirement(Side):
 # -- read -----------------------------------------------------------------------------------
 def _accounts_for_parent(org: Any, parent_id: str) -> list[LiveAccount]:
     pages = org.get_paginator("list_accounts_for_parent").paginate(ParentId=parent_id)
-    return [LiveAccount(id=a["Id"], name=a["Name"], email=a["Email"],
-                        status=a.get("Status", "ACTIVE"), parent_id=parent_id)
-            for page in pages for a in page["Accounts"]]
+    return [
+        LiveAccount(
+            id=a["Id"],
+            name=a["Name"],
+            email=a["Email"],
+            status=a.get("Status", "ACTIVE"),
+            parent_id=parent_id,
+        )
+        for page in pages
+        for a in page["Accounts"]
+    ]
 
 
 def _pending_accounts(org: Any) -> list[PendingAccount]:
     pages = org.get_paginator("list_create_account_status").paginate(States=["IN_PROGRESS"])
-    return [PendingAccount(request_id=s["Id"], account_name=s.get("AccountName", ""))
-            for page in pages for s in page["CreateAccountStatuses"]]
+    return [
+        PendingAccount(request_id=s["Id"], account_name=s.get("AccountName", ""))
+        for page in pages
+        for s in page["CreateAccountStatuses"]
+    ]
 
 
 def _tags(org: Any, resource_id: str) -> tuple[tuple[str, str], ...]:
@@ -169,9 +178,11 @@ def create_accounts(
             on_update(request, f"failed: {exc.message}")
             return request.key, exc
         except (ClientError, BotoCoreError) as exc:
-            error = aws_error(f"creating account {request.email}", exc,
-                              "Run apply again: an IN_PROGRESS request is resumed, never "
-                              "repeated.")
+            error = aws_error(
+                f"creating account {request.email}",
+                exc,
+                "Run apply again: an IN_PROGRESS request is resumed, never repeated.",
+            )
             failure = AccountCreationError(error.message, hint=error.hint)
             on_update(request, f"failed: {failure.message}")
             return request.key, failure
@@ -187,23 +198,31 @@ def create_accounts(
 
 
 def _create_one(
-    org: Any, request: AccountRequest, on_update: Callable[[AccountRequest, str], None],
-    poll: Poll, sleep: Callable[[float], None], clock: Callable[[], float],
+    org: Any,
+    request: AccountRequest,
+    on_update: Callable[[AccountRequest, str], None],
+    poll: Poll,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
 ) -> str:
     if request.resume_request_id:
         request_id = request.resume_request_id
         on_update(request, f"resuming CreateAccount request {request_id}")
     else:
         status = org.create_account(
-            Email=request.email, AccountName=request.name, RoleName=request.role_name,
-            IamUserAccessToBilling="ALLOW", Tags=aws_tags(request.tags),
+            Email=request.email,
+            AccountName=request.name,
+            RoleName=request.role_name,
+            IamUserAccessToBilling="ALLOW",
+            Tags=aws_tags(request.tags),
         )["CreateAccountStatus"]
         request_id = status["Id"]
         on_update(request, f"requested ({request_id})")
     waits = poll.delays(clock)
     while True:
         status = org.describe_create_account_status(CreateAccountRequestId=request_id)[
-            "CreateAccountStatus"]
+            "CreateAccountStatus"
+        ]
         state = status["State"]
         if state == "SUCCEEDED":
             on_update(request, f"created {status['AccountId']}")
@@ -212,14 +231,16 @@ def _create_one(
             reason = status.get("FailureReason", "UNKNOWN")
             raise AccountCreationError(
                 f"creating account {request.email} failed: {reason}",
-                hint=FAILURE_HINTS.get(reason, "see DescribeCreateAccountStatus for details"))
+                hint=FAILURE_HINTS.get(reason, "see DescribeCreateAccountStatus for details"),
+            )
         delay = next(waits, None)
         if delay is None:
             raise AccountCreationError(
                 f"account {request.email} still IN_PROGRESS after {poll.timeout:.0f}s "
                 f"(request {request_id})",
                 hint="Run apply again later: orgkit resumes the request instead of "
-                "creating the account twice.")
+                "creating the account twice.",
+            )
         on_update(request, "in progress")
         sleep(delay)
 
@@ -231,15 +252,23 @@ def create_batch(ctx: ApplyContext, changes: list[Change]) -> list[tuple[Change,
     requests = []
     for change in changes:
         after = change.new(NewAccount)
-        requests.append(AccountRequest(key=change.address, name=after.name, email=after.email,
-                                       role_name=after.access_role, tags=after.tags,
-                                       resume_request_id=after.resume_request_id))
+        requests.append(
+            AccountRequest(
+                key=change.address,
+                name=after.name,
+                email=after.email,
+                role_name=after.access_role,
+                tags=after.tags,
+                resume_request_id=after.resume_request_id,
+            )
+        )
 
     def on_update(request: AccountRequest, message: str) -> None:
         ctx.reporter.progress(by_key[request.key], message)
 
-    created, failed = create_accounts(org, requests, ctx.in_flight, on_update,
-                                      ctx.account_poll, ctx.sleep, ctx.clock)
+    created, failed = create_accounts(
+        org, requests, ctx.in_flight, on_update, ctx.account_poll, ctx.sleep, ctx.clock
+    )
     done: list[tuple[Change, str]] = []
     for change in changes:
         if change.address not in created:
@@ -250,21 +279,27 @@ def create_batch(ctx: ApplyContext, changes: list[Change]) -> list[tuple[Change,
         detail = f"created {account_id}"
         if after.ou != ROOT_PATH:
             try:
-                org.move_account(AccountId=account_id, SourceParentId=ctx.ids.root_id,
-                                 DestinationParentId=ctx.ids.ou(after.ou))
+                org.move_account(
+                    AccountId=account_id,
+                    SourceParentId=ctx.ids.root_id,
+                    DestinationParentId=ctx.ids.ou(after.ou),
+                )
             except (ClientError, BotoCoreError, AwsError) as exc:
                 message = exc.message if isinstance(exc, AwsError) else str(exc)
                 failed[change.address] = AccountCreationError(
                     f"account {account_id} was created but not moved to {after.ou}: {message}",
-                    hint="Run apply again: the plan will show the move.")
+                    hint="Run apply again: the plan will show the move.",
+                )
                 continue
             detail += f" in {after.ou}"
         done.append((change, detail))
     if failed:
         first = next(iter(failed.values()))
         lines = "\n".join(f"  {key}: {err.message}" for key, err in failed.items())
-        raise ApplyFailure(done, AwsError(f"{len(failed)} account(s) could not be created:\n"
-                                          f"{lines}", hint=first.hint))
+        raise ApplyFailure(
+            done,
+            AwsError(f"{len(failed)} account(s) could not be created:\n{lines}", hint=first.hint),
+        )
     return done
 
 
@@ -275,8 +310,11 @@ def update(ctx: ApplyContext, change: Change) -> str:
     org = ctx.aws.client("organizations")
     done = []
     if after.ou is not None:
-        org.move_account(AccountId=after.id, SourceParentId=before.parent_id,
-                         DestinationParentId=ctx.ids.ou(after.ou))
+        org.move_account(
+            AccountId=after.id,
+            SourceParentId=before.parent_id,
+            DestinationParentId=ctx.ids.ou(after.ou),
+        )
         done.append(f"moved to {after.ou}")
     if after.tags is not None:
         org.tag_resource(ResourceId=after.id, Tags=aws_tags(after.tags))
@@ -317,12 +355,20 @@ class AccountKind(ResourceKind):
         wanted = {a.email.lower() for a in ctx.config.spec.accounts if a.tags}
         try:
             parents = [live.root_id, *(ou.id for ou in live.ous)]
-            accounts = [a for group in parallel(lambda p: _accounts_for_parent(org, p),
-                                                parents) for a in group]
+            accounts = [
+                a
+                for group in parallel(lambda p: _accounts_for_parent(org, p), parents)
+                for a in group
+            ]
             pending = _pending_accounts(org)
             tagged = [a for a in accounts if a.email.lower() in wanted]
-            tag_sets = dict(zip([a.id for a in tagged],
-                                parallel(lambda a: _tags(org, a.id), tagged), strict=True))
+            tag_sets = dict(
+                zip(
+                    [a.id for a in tagged],
+                    parallel(lambda a: _tags(org, a.id), tagged),
+                    strict=True,
+                )
+            )
         except (ClientError, BotoCoreError) as exc:
             raise aws_error("reading the accounts", exc, READ_HINT) from exc
         accounts = [replace(a, tags=tag_sets.get(a.id)) for a in accounts]
@@ -339,26 +385,38 @@ class AccountKind(ResourceKind):
             live = live_accounts.get(email)
             addr = address(self.kind, email)
             if live is not None and live.id == ctx.live.management_account_id:
-                part.warnings.append(f"{email} is the management account; orgkit does not "
-                                     "manage it as a member account")
+                part.warnings.append(
+                    f"{email} is the management account; orgkit does not "
+                    "manage it as a member account"
+                )
                 continue
             if spec.state != "active":
                 if live is not None and live.status not in CLOSED_STATUSES:
-                    part.changes.append(Change(
-                        addr, self.kind, Action.DELETE,
-                        LiveAccountRef(email=email, name=live.name, id=live.id,
-                                       ou=ctx.account_ou(live)),
-                        Retirement(state=spec.state)))
+                    part.changes.append(
+                        Change(
+                            addr,
+                            self.kind,
+                            Action.DELETE,
+                            LiveAccountRef(
+                                email=email, name=live.name, id=live.id, ou=ctx.account_ou(live)
+                            ),
+                            Retirement(state=spec.state),
+                        )
+                    )
                 continue
             if live is None:
                 resume = pending[spec.name].request_id if spec.name in pending else None
-                creates.append(Change(addr, self.kind, Action.CREATE, None,
-                                      self._new_account(ctx, spec, resume)))
+                creates.append(
+                    Change(
+                        addr, self.kind, Action.CREATE, None, self._new_account(ctx, spec, resume)
+                    )
+                )
                 continue
             if live.status in CLOSED_STATUSES:
                 part.warnings.append(
                     f"account {email} ({live.id}) is {live.status}; org.yaml says active, "
-                    "and a closed account cannot be reopened by orgkit")
+                    "and a closed account cannot be reopened by orgkit"
+                )
                 continue
             update = self._update(ctx, spec, live)
             if update is not None:
@@ -368,21 +426,33 @@ class AccountKind(ResourceKind):
         declared = {a.email.lower() for a in ctx.spec.accounts}
         for live in ctx.live.accounts:
             if live.id != ctx.live.management_account_id and live.email.lower() not in declared:
-                part.unmanaged.append(Unmanaged(
-                    address(self.kind, live.email.lower()), self.kind,
-                    f"account {live.id} ({live.name}) in {ctx.account_ou(live)} not in "
-                    "org.yaml"))
+                part.unmanaged.append(
+                    Unmanaged(
+                        address(self.kind, live.email.lower()),
+                        self.kind,
+                        f"account {live.id} ({live.name}) in {ctx.account_ou(live)} not in "
+                        "org.yaml",
+                    )
+                )
         return part
 
-    def _new_account(self, ctx: PlanContext, spec: AccountSpec,
-                     resume: str | None) -> NewAccount:
-        tags = managed_tags(ctx.spec.organization.tags,
-                            {"Environment": spec.environment.value},
-                            {"Project": spec.project} if spec.project else {}, spec.tags)
-        return NewAccount(name=spec.name, email=spec.email.lower(), ou=spec.ou,
-                          environment=spec.environment.value, project=spec.project,
-                          access_role=ctx.spec.access_role(spec), tags=tags,
-                          resume_request_id=resume)
+    def _new_account(self, ctx: PlanContext, spec: AccountSpec, resume: str | None) -> NewAccount:
+        tags = managed_tags(
+            ctx.spec.organization.tags,
+            {"Environment": spec.environment.value},
+            {"Project": spec.project} if spec.project else {},
+            spec.tags,
+        )
+        return NewAccount(
+            name=spec.name,
+            email=spec.email.lower(),
+            ou=spec.ou,
+            environment=spec.environment.value,
+            project=spec.project,
+            access_role=ctx.spec.access_role(spec),
+            tags=tags,
+            resume_request_id=resume,
+        )
 
     def _update(self, ctx: PlanContext, spec: AccountSpec, live: LiveAccount) -> Change | None:
         email = spec.email.lower()
@@ -400,9 +470,13 @@ class AccountKind(ResourceKind):
                 after["tags"] = differing
         if not after:
             return None
-        return Change(address(self.kind, email), self.kind, Action.UPDATE,
-                      AccountState(email=email, id=live.id, **before),
-                      AccountTarget(email=email, id=live.id, **after))
+        return Change(
+            address(self.kind, email),
+            self.kind,
+            Action.UPDATE,
+            AccountState(email=email, id=live.id, **before),
+            AccountTarget(email=email, id=live.id, **after),
+        )
 
     def batch_key(self, change: Change) -> Hashable | None:
         """Consecutive creations run together, ``in_flight`` at a time."""
@@ -410,14 +484,18 @@ class AccountKind(ResourceKind):
 
     @property
     def handlers(self) -> Mapping[Action, BatchHandler]:
-        return {Action.CREATE: create_batch, Action.UPDATE: one_at_a_time(update),
-                Action.DELETE: one_at_a_time(retire)}
+        return {
+            Action.CREATE: create_batch,
+            Action.UPDATE: one_at_a_time(update),
+            Action.DELETE: one_at_a_time(retire),
+        }
 
     def describe(self, change: Change) -> list[str]:
         if change.action is Action.CREATE:
             after = change.new(NewAccount)
-            extra = (f", resuming request {after.resume_request_id}"
-                     if after.resume_request_id else "")
+            extra = (
+                f", resuming request {after.resume_request_id}" if after.resume_request_id else ""
+            )
             return [f"{after.name} in {after.ou} ({after.environment}){extra}"]
         if change.action is Action.DELETE:
             before, retirement = change.old(LiveAccountRef), change.new(Retirement)

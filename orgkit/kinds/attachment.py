@@ -45,15 +45,17 @@ def attach(ctx: ApplyContext, change: Change) -> str:
     """AttachPolicy, resolving policies and targets created earlier in this apply."""
     after = change.new(NewAttachment)
     ctx.aws.client("organizations").attach_policy(
-        PolicyId=ctx.ids.policies[after.policy], TargetId=ctx.ids.target(after.target))
+        PolicyId=ctx.ids.policies[after.policy], TargetId=ctx.ids.target(after.target)
+    )
     return "attached"
 
 
 def detach(ctx: ApplyContext, change: Change) -> str:
     """DetachPolicy."""
     before = change.old(LiveAttachment)
-    ctx.aws.client("organizations").detach_policy(PolicyId=before.policy_id,
-                                                  TargetId=before.target_id)
+    ctx.aws.client("organizations").detach_policy(
+        PolicyId=before.policy_id, TargetId=before.target_id
+    )
     return "detached"
 
 
@@ -84,6 +86,7 @@ class AttachmentKind(ResourceKind):
                     part.changes.append(self._detach(ctx, policy.name, live.id, target_id))
         desired = _desired_targets(ctx)
         for to_accounts in (False, True):
+
             def in_scope(target: str, to_accounts: bool = to_accounts) -> bool:
                 return target.startswith("/") is not to_accounts
 
@@ -91,24 +94,38 @@ class AttachmentKind(ResourceKind):
                 if policy.state == "absent":
                     continue
                 live = ctx.live.policy_by_name.get(policy.name)
-                live_targets = {ctx.target_name(t): t for t in (live.targets if live else ())
-                                if in_scope(ctx.target_name(t))}
+                live_targets = {
+                    ctx.target_name(t): t
+                    for t in (live.targets if live else ())
+                    if in_scope(ctx.target_name(t))
+                }
                 wanted = {t for t in desired[policy.name] if in_scope(t)}
                 for target in sorted(wanted - set(live_targets)):
-                    part.changes.append(Change(
-                        address(self.kind, policy.name, target), self.kind, Action.CREATE,
-                        None, NewAttachment(policy=policy.name, target=target)))
+                    part.changes.append(
+                        Change(
+                            address(self.kind, policy.name, target),
+                            self.kind,
+                            Action.CREATE,
+                            None,
+                            NewAttachment(policy=policy.name, target=target),
+                        )
+                    )
                 for target in sorted(set(live_targets) - wanted):
                     assert live is not None
                     part.changes.append(
-                        self._detach(ctx, policy.name, live.id, live_targets[target]))
+                        self._detach(ctx, policy.name, live.id, live_targets[target])
+                    )
         return part
 
     def _detach(self, ctx: PlanContext, policy: str, policy_id: str, target_id: str) -> Change:
         target = ctx.target_name(target_id)
-        return Change(address(self.kind, policy, target), self.kind, Action.DELETE,
-                      LiveAttachment(policy=policy, policy_id=policy_id, target=target,
-                                     target_id=target_id), None)
+        return Change(
+            address(self.kind, policy, target),
+            self.kind,
+            Action.DELETE,
+            LiveAttachment(policy=policy, policy_id=policy_id, target=target, target_id=target_id),
+            None,
+        )
 
     def sort_key(self, change: Change, ctx: PlanContext) -> tuple[Any, ...]:
         target = change.new(NewAttachment).target
@@ -122,8 +139,9 @@ class AttachmentKind(ResourceKind):
         if change.action is Action.CREATE:
             return []  # the address names the policy and the target
         before = change.old(LiveAttachment)
-        return [f"detach {before.policy} ({before.policy_id}) from {before.target} "
-                f"({before.target_id})"]
+        return [
+            f"detach {before.policy} ({before.policy_id}) from {before.target} ({before.target_id})"
+        ]
 
 
 def _desired_targets(ctx: PlanContext) -> dict[str, set[str]]:

@@ -48,8 +48,10 @@ class PlanOptions:
 
     def to_flags(self) -> dict[str, bool]:
         """The plan's ``flags`` object."""
-        return {"allow_destroy": self.allow_destroy,
-                "allow_close_accounts": self.allow_close_accounts}
+        return {
+            "allow_destroy": self.allow_destroy,
+            "allow_close_accounts": self.allow_close_accounts,
+        }
 
 
 # -- read ---------------------------------------------------------------------------------
@@ -119,7 +121,7 @@ class PlanContext:
 def _renamed(path: str, renames: dict[str, str]) -> str:
     for old, new in renames.items():
         if path == old or path.startswith(old + "/"):
-            return new + path[len(old):]
+            return new + path[len(old) :]
     return path
 
 
@@ -344,6 +346,8 @@ def missing_parts(kind: ResourceKind) -> list[str]:
             problems.append(f"{action.value} changes need a before (what is live)")
     handled = set(kind.handlers)
     if handled != set(kind.models):
-        problems.append(f"handlers for {sorted(a.value for a in handled)} but models for "
-                        f"{sorted(a.value for a in kind.models)}")
+        problems.append(
+            f"handlers for {sorted(a.value for a in handled)} but models for "
+            f"{sorted(a.value for a in kind.models)}"
+        )
     return problems

@@ -79,10 +79,13 @@ def read_budgets(aws: AwsContext, management_account_id: str) -> list[LiveBudget
     """orgkit's budgets with their notifications and subscribers."""
     budgets = aws.client("budgets")
     try:
-        pages = budgets.get_paginator("describe_budgets").paginate(
-            AccountId=management_account_id)
-        found = [b for page in pages for b in page.get("Budgets", [])
-                 if b["BudgetName"].startswith(BUDGET_PREFIX)]
+        pages = budgets.get_paginator("describe_budgets").paginate(AccountId=management_account_id)
+        found = [
+            b
+            for page in pages
+            for b in page.get("Budgets", [])
+            if b["BudgetName"].startswith(BUDGET_PREFIX)
+        ]
     except budgets.exceptions.NotFoundException:  # no budgets at all
         return []
     except (ClientError, BotoCoreError) as exc:
@@ -92,28 +95,36 @@ def read_budgets(aws: AwsContext, management_account_id: str) -> list[LiveBudget
         name = budget["BudgetName"]
         notifications = []
         for page in budgets.get_paginator("describe_notifications_for_budget").paginate(
-                AccountId=management_account_id, BudgetName=name):
+            AccountId=management_account_id, BudgetName=name
+        ):
             for notification in page.get("Notifications", []):
                 subscribers = [
                     (s["SubscriptionType"], s["Address"])
                     for sub_page in budgets.get_paginator(
-                        "describe_subscribers_for_notification").paginate(
-                        AccountId=management_account_id, BudgetName=name,
-                        Notification=notification)
+                        "describe_subscribers_for_notification"
+                    ).paginate(
+                        AccountId=management_account_id, BudgetName=name, Notification=notification
+                    )
                     for s in sub_page.get("Subscribers", [])
                 ]
-                notifications.append(LiveNotification(
-                    type=notification["NotificationType"],
-                    threshold=float(notification["Threshold"]),
-                    comparison=notification["ComparisonOperator"],
-                    threshold_type=notification.get("ThresholdType", THRESHOLD_TYPE),
-                    subscribers=tuple(sorted(subscribers))))
+                notifications.append(
+                    LiveNotification(
+                        type=notification["NotificationType"],
+                        threshold=float(notification["Threshold"]),
+                        comparison=notification["ComparisonOperator"],
+                        threshold_type=notification.get("ThresholdType", THRESHOLD_TYPE),
+                        subscribers=tuple(sorted(subscribers)),
+                    )
+                )
         limit = budget.get("BudgetLimit", {})
         return LiveBudget(
-            name=name, amount=float(limit.get("Amount", 0)), currency=limit.get("Unit", ""),
+            name=name,
+            amount=float(limit.get("Amount", 0)),
+            currency=limit.get("Unit", ""),
             time_unit=budget.get("TimeUnit", ""),
             linked_accounts=tuple(sorted(budget.get("CostFilters", {}).get("LinkedAccount", []))),
-            notifications=tuple(sorted(notifications, key=lambda n: (n.type, n.threshold))))
+            notifications=tuple(sorted(notifications, key=lambda n: (n.type, n.threshold))),
+        )
 
     try:
         return parallel(details, found)
@@ -133,10 +144,12 @@ def _budget(name: str, after: WantedBudget, account_id: str) -> dict[str, Any]:
 
 
 def _notification(notification: Notification) -> dict[str, Any]:
-    return {"NotificationType": notification.type,
-            "ComparisonOperator": notification.comparison,
-            "Threshold": notification.threshold,
-            "ThresholdType": notification.threshold_type}
+    return {
+        "NotificationType": notification.type,
+        "ComparisonOperator": notification.comparison,
+        "Threshold": notification.threshold,
+        "ThresholdType": notification.threshold_type,
+    }
 
 
 def _subscribers(notification: Notification) -> list[dict[str, str]]:
@@ -149,10 +162,13 @@ def create(ctx: ApplyContext, change: Change) -> str:
     account_id, _ = ctx.ids.account(after.account_email, after.account_id)
     name = fill_account_id(after.name, account_id)
     ctx.aws.client("budgets").create_budget(
-        AccountId=ctx.management_id, Budget=_budget(name, after, account_id),
+        AccountId=ctx.management_id,
+        Budget=_budget(name, after, account_id),
         NotificationsWithSubscribers=[
             {"Notification": _notification(n), "Subscribers": _subscribers(n)}
-            for n in after.notifications])
+            for n in after.notifications
+        ],
+    )
     return f"{name}: {after.amount:g} {after.currency} a month"
 
 
@@ -163,20 +179,31 @@ def update(ctx: ApplyContext, change: Change) -> str:
     budgets = ctx.aws.client("budgets")
     done = []
     if (before.amount, before.currency, before.linked_accounts, before.time_unit) != (
-            after.amount, after.currency, [account_id], after.time_unit):
-        budgets.update_budget(AccountId=ctx.management_id,
-                              NewBudget=_budget(after.name, after, account_id))
+        after.amount,
+        after.currency,
+        [account_id],
+        after.time_unit,
+    ):
+        budgets.update_budget(
+            AccountId=ctx.management_id, NewBudget=_budget(after.name, after, account_id)
+        )
         done.append(f"{after.amount:g} {after.currency} a month")
     for notification in before.notifications:
         if notification not in after.notifications:
-            budgets.delete_notification(AccountId=ctx.management_id, BudgetName=after.name,
-                                        Notification=_notification(notification))
+            budgets.delete_notification(
+                AccountId=ctx.management_id,
+                BudgetName=after.name,
+                Notification=_notification(notification),
+            )
             done.append(f"removed {notification.type} {notification.threshold:g}%")
     for notification in after.notifications:
         if notification not in before.notifications:
-            budgets.create_notification(AccountId=ctx.management_id, BudgetName=after.name,
-                                        Notification=_notification(notification),
-                                        Subscribers=_subscribers(notification))
+            budgets.create_notification(
+                AccountId=ctx.management_id,
+                BudgetName=after.name,
+                Notification=_notification(notification),
+                Subscribers=_subscribers(notification),
+            )
             done.append(f"added {notification.type} {notification.threshold:g}%")
     return ", ".join(done)
 
@@ -220,11 +247,15 @@ class BudgetKind(ResourceKind):
             return part
         subscribers = sorted(
             [("EMAIL", str(e)) for e in settings.emails]
-            + ([("SNS", settings.sns_topic_arn)] if settings.sns_topic_arn else []))
+            + ([("SNS", settings.sns_topic_arn)] if settings.sns_topic_arn else [])
+        )
         notifications = sorted(
-            (Notification(type=n.type, threshold=float(n.threshold), subscribers=subscribers)
-             for n in settings.notifications),
-            key=lambda n: (n.type, n.threshold))
+            (
+                Notification(type=n.type, threshold=float(n.threshold), subscribers=subscribers)
+                for n in settings.notifications
+            ),
+            key=lambda n: (n.type, n.threshold),
+        )
         wanted_names = set()
         for account in ctx.spec.accounts:
             if account.state != "active":
@@ -236,34 +267,61 @@ class BudgetKind(ResourceKind):
             account_id = live_account.id if live_account else None
             name = budget_name(account_id or ACCOUNT_ID)
             wanted_names.add(name)
-            amount = (account.budget if account.budget is not None
-                      else settings.amounts[account.environment])
-            after = WantedBudget(name=name, account_email=email, account_id=account_id,
-                                 amount=float(amount), currency=settings.currency,
-                                 time_unit=TIME_UNIT, notifications=notifications)
+            amount = (
+                account.budget
+                if account.budget is not None
+                else settings.amounts[account.environment]
+            )
+            after = WantedBudget(
+                name=name,
+                account_email=email,
+                account_id=account_id,
+                amount=float(amount),
+                currency=settings.currency,
+                time_unit=TIME_UNIT,
+                notifications=notifications,
+            )
             addr = address(self.kind, email)
             live = ctx.live.budget_by_name.get(name) if account_id else None
             if live is None:
                 part.changes.append(Change(addr, self.kind, Action.CREATE, None, after))
                 continue
             before = LiveBudgetState(
-                name=live.name, account_email=email, account_id=account_id, amount=live.amount,
-                currency=live.currency, time_unit=live.time_unit,
+                name=live.name,
+                account_email=email,
+                account_id=account_id,
+                amount=live.amount,
+                currency=live.currency,
+                time_unit=live.time_unit,
                 linked_accounts=list(live.linked_accounts),
-                notifications=[Notification(type=n.type, threshold=n.threshold,
-                                            comparison=n.comparison,
-                                            threshold_type=n.threshold_type,
-                                            subscribers=list(n.subscribers))
-                               for n in live.notifications])
-            if (live.amount, live.currency, list(live.linked_accounts), live.time_unit,
-                    before.notifications) != (after.amount, after.currency, [account_id],
-                                              after.time_unit, notifications):
+                notifications=[
+                    Notification(
+                        type=n.type,
+                        threshold=n.threshold,
+                        comparison=n.comparison,
+                        threshold_type=n.threshold_type,
+                        subscribers=list(n.subscribers),
+                    )
+                    for n in live.notifications
+                ],
+            )
+            if (
+                live.amount,
+                live.currency,
+                list(live.linked_accounts),
+                live.time_unit,
+                before.notifications,
+            ) != (after.amount, after.currency, [account_id], after.time_unit, notifications):
                 part.changes.append(Change(addr, self.kind, Action.UPDATE, before, after))
         for live_budget in ctx.live.budgets:
             if live_budget.name not in wanted_names:
-                part.unmanaged.append(Unmanaged(
-                    address(self.kind, live_budget.name), self.kind,
-                    f"budget {live_budget.name} matches no declared active account"))
+                part.unmanaged.append(
+                    Unmanaged(
+                        address(self.kind, live_budget.name),
+                        self.kind,
+                        f"budget {live_budget.name} matches no declared active account",
+                    )
+                )
         return part
 
     @property
@@ -273,21 +331,28 @@ class BudgetKind(ResourceKind):
     def describe(self, change: Change) -> list[str]:
         after = change.new(WantedBudget)
         if change.action is Action.CREATE:
-            return [f"{after.amount:g} {after.currency} a month; alerts at "
-                    f"{_alerts(after.notifications)}"]
+            return [
+                f"{after.amount:g} {after.currency} a month; alerts at "
+                f"{_alerts(after.notifications)}"
+            ]
         before = change.old(LiveBudgetState)
         lines = []
         if (before.amount, before.currency) != (after.amount, after.currency):
-            lines.append(f"amount: {before.amount:g} {before.currency} -> "
-                         f"{after.amount:g} {after.currency}")
+            lines.append(
+                f"amount: {before.amount:g} {before.currency} -> {after.amount:g} {after.currency}"
+            )
         if before.notifications != after.notifications:
-            lines.append(f"alerts: {_alerts(before.notifications) or 'none'} -> "
-                         f"{_alerts(after.notifications)}")
+            lines.append(
+                f"alerts: {_alerts(before.notifications) or 'none'} -> "
+                f"{_alerts(after.notifications)}"
+            )
             old = [n.subscribers for n in before.notifications]
             new = [n.subscribers for n in after.notifications]
             if old != new:
-                lines.append("subscribers: " + ", ".join(
-                    f"{kind.lower()} {to}" for kind, to in (new[0] if new else [])))
+                lines.append(
+                    "subscribers: "
+                    + ", ".join(f"{kind.lower()} {to}" for kind, to in (new[0] if new else []))
+                )
         if before.time_unit != after.time_unit:
             lines.append(f"period: {before.time_unit} -> {after.time_unit}")
         if before.linked_accounts != [after.account_id]:

@@ -64,12 +64,16 @@ def read_ou_tree(org: Any, root_id: str) -> list[LiveOU]:
 
 
 def _ous_for_parent(org: Any, parent_id: str, parent_path: str) -> list[LiveOU]:
-    pages = org.get_paginator("list_organizational_units_for_parent").paginate(
-        ParentId=parent_id)
+    pages = org.get_paginator("list_organizational_units_for_parent").paginate(ParentId=parent_id)
     return [
-        LiveOU(id=ou["Id"], name=ou["Name"], path=f"{parent_path.rstrip('/')}/{ou['Name']}",
-               parent_id=parent_id)
-        for page in pages for ou in page["OrganizationalUnits"]
+        LiveOU(
+            id=ou["Id"],
+            name=ou["Name"],
+            path=f"{parent_path.rstrip('/')}/{ou['Name']}",
+            parent_id=parent_id,
+        )
+        for page in pages
+        for ou in page["OrganizationalUnits"]
     ]
 
 
@@ -78,7 +82,9 @@ def create(ctx: ApplyContext, change: Change) -> str:
     """CreateOrganizationalUnit under the parent (created earlier in this apply, or live)."""
     after = change.new(NewOU)
     ou = ctx.aws.client("organizations").create_organizational_unit(
-        ParentId=ctx.ids.ou(after.parent), Name=after.name, Tags=aws_tags(after.tags),
+        ParentId=ctx.ids.ou(after.parent),
+        Name=after.name,
+        Tags=aws_tags(after.tags),
     )["OrganizationalUnit"]
     ctx.ids.ous[after.path] = ou["Id"]
     return str(ou["Id"])
@@ -88,7 +94,8 @@ def rename(ctx: ApplyContext, change: Change) -> str:
     """UpdateOrganizationalUnit: a rename in place keeps the OU's id, children and accounts."""
     before, after = change.old(OURef), change.new(OUName)
     ctx.aws.client("organizations").update_organizational_unit(
-        OrganizationalUnitId=before.id, Name=after.name)
+        OrganizationalUnitId=before.id, Name=after.name
+    )
     ctx.ids.rename(before.path, after.path)
     return f"renamed {before.name} to {after.name}"
 
@@ -96,7 +103,8 @@ def rename(ctx: ApplyContext, change: Change) -> str:
 def delete(ctx: ApplyContext, change: Change) -> str:
     """DeleteOrganizationalUnit (children are deleted first: see destroy_key)."""
     ctx.aws.client("organizations").delete_organizational_unit(
-        OrganizationalUnitId=change.old(OURef).id)
+        OrganizationalUnitId=change.old(OURef).id
+    )
     return "deleted"
 
 
@@ -134,25 +142,45 @@ class OUKind(ResourceKind):
             if ou.state == "absent":
                 if path in current:
                     live = current[path]
-                    part.changes.append(Change(address(self.kind, path), self.kind,
-                                               Action.DELETE,
-                                               OURef(path=path, name=ou.name, id=live.id), None))
+                    part.changes.append(
+                        Change(
+                            address(self.kind, path),
+                            self.kind,
+                            Action.DELETE,
+                            OURef(path=path, name=ou.name, id=live.id),
+                            None,
+                        )
+                    )
                 continue
             if renamed is not None:
-                part.changes.append(Change(
-                    address(self.kind, path), self.kind, Action.UPDATE,
-                    OURef(path=renamed.path, name=renamed.name, id=renamed.id),
-                    OUName(path=path, name=ou.name)))
+                part.changes.append(
+                    Change(
+                        address(self.kind, path),
+                        self.kind,
+                        Action.UPDATE,
+                        OURef(path=renamed.path, name=renamed.name, id=renamed.id),
+                        OUName(path=path, name=ou.name),
+                    )
+                )
             elif path not in current:
                 tags = managed_tags(ctx.spec.organization.tags, ou.tags)
-                part.changes.append(Change(
-                    address(self.kind, path), self.kind, Action.CREATE, None,
-                    NewOU(path=path, name=ou.name, parent=parent_path(path), tags=tags)))
+                part.changes.append(
+                    Change(
+                        address(self.kind, path),
+                        self.kind,
+                        Action.CREATE,
+                        None,
+                        NewOU(path=path, name=ou.name, parent=parent_path(path), tags=tags),
+                    )
+                )
         for live_ou in ctx.live.ous:
             path = ctx.renamed(live_ou.path)
             if path not in declared:
-                part.unmanaged.append(Unmanaged(address(self.kind, path), self.kind,
-                                                f"OU {live_ou.id} not in org.yaml"))
+                part.unmanaged.append(
+                    Unmanaged(
+                        address(self.kind, path), self.kind, f"OU {live_ou.id} not in org.yaml"
+                    )
+                )
         return part
 
     def destroy_key(self, change: Change) -> tuple[Any, ...]:
@@ -161,8 +189,11 @@ class OUKind(ResourceKind):
 
     @property
     def handlers(self) -> Mapping[Action, BatchHandler]:
-        return {Action.CREATE: one_at_a_time(create), Action.UPDATE: one_at_a_time(rename),
-                Action.DELETE: one_at_a_time(delete)}
+        return {
+            Action.CREATE: one_at_a_time(create),
+            Action.UPDATE: one_at_a_time(rename),
+            Action.DELETE: one_at_a_time(delete),
+        }
 
     def describe(self, change: Change) -> list[str]:
         if change.action is Action.CREATE:

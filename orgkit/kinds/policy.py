@@ -76,13 +76,19 @@ def read_policies(org: Any) -> list[LivePolicy]:
         content = org.describe_policy(PolicyId=summary["Id"])["Policy"]["Content"]
         targets = org.get_paginator("list_targets_for_policy").paginate(PolicyId=summary["Id"])
         return LivePolicy(
-            id=summary["Id"], name=summary["Name"], description=summary.get("Description", ""),
-            aws_managed=False, content=content,
+            id=summary["Id"],
+            name=summary["Name"],
+            description=summary.get("Description", ""),
+            aws_managed=False,
+            content=content,
             targets=tuple(sorted(t["TargetId"] for page in targets for t in page["Targets"])),
         )
 
-    managed = [LivePolicy(p["Id"], p["Name"], p.get("Description", ""), True)
-               for p in summaries if p.get("AwsManaged")]
+    managed = [
+        LivePolicy(p["Id"], p["Name"], p.get("Description", ""), True)
+        for p in summaries
+        if p.get("AwsManaged")
+    ]
     return managed + parallel(details, customer)
 
 
@@ -91,8 +97,11 @@ def create(ctx: ApplyContext, change: Change) -> str:
     """CreatePolicy with the minified document."""
     after = change.new(NewPolicy)
     policy = ctx.aws.client("organizations").create_policy(
-        Name=after.name, Description=after.description, Type=SCP,
-        Content=minify(after.content), Tags=aws_tags(after.tags),
+        Name=after.name,
+        Description=after.description,
+        Type=SCP,
+        Content=minify(after.content),
+        Tags=aws_tags(after.tags),
     )["Policy"]["PolicySummary"]
     ctx.ids.policies[after.name] = policy["Id"]
     return str(policy["Id"])
@@ -102,7 +111,8 @@ def update(ctx: ApplyContext, change: Change) -> str:
     """UpdatePolicy: description and content."""
     after = change.new(PolicyUpdate)
     ctx.aws.client("organizations").update_policy(
-        PolicyId=after.id, Description=after.description, Content=minify(after.content))
+        PolicyId=after.id, Description=after.description, Content=minify(after.content)
+    )
     return "updated"
 
 
@@ -151,33 +161,71 @@ class PolicyKind(ResourceKind):
             addr = address(self.kind, policy.name)
             if policy.state == "absent":
                 if live is not None:
-                    part.changes.append(Change(addr, self.kind, Action.DELETE,
-                                               PolicyRef(name=policy.name, id=live.id), None))
+                    part.changes.append(
+                        Change(
+                            addr,
+                            self.kind,
+                            Action.DELETE,
+                            PolicyRef(name=policy.name, id=live.id),
+                            None,
+                        )
+                    )
                 continue
             document = ctx.config.policies[policy.name].document
             if live is None:
-                part.changes.append(Change(addr, self.kind, Action.CREATE, None, NewPolicy(
-                    name=policy.name, description=policy.description, file=policy.file,
-                    content=document, tags=managed_tags(ctx.spec.organization.tags))))
-            elif live.description != policy.description or not equivalent(live.document,
-                                                                           document):
-                part.changes.append(Change(
-                    addr, self.kind, Action.UPDATE,
-                    LivePolicyState(name=live.name, description=live.description,
-                                    content=live.document, id=live.id),
-                    PolicyUpdate(name=policy.name, description=policy.description,
-                                 file=policy.file, content=document, id=live.id)))
+                part.changes.append(
+                    Change(
+                        addr,
+                        self.kind,
+                        Action.CREATE,
+                        None,
+                        NewPolicy(
+                            name=policy.name,
+                            description=policy.description,
+                            file=policy.file,
+                            content=document,
+                            tags=managed_tags(ctx.spec.organization.tags),
+                        ),
+                    )
+                )
+            elif live.description != policy.description or not equivalent(live.document, document):
+                part.changes.append(
+                    Change(
+                        addr,
+                        self.kind,
+                        Action.UPDATE,
+                        LivePolicyState(
+                            name=live.name,
+                            description=live.description,
+                            content=live.document,
+                            id=live.id,
+                        ),
+                        PolicyUpdate(
+                            name=policy.name,
+                            description=policy.description,
+                            file=policy.file,
+                            content=document,
+                            id=live.id,
+                        ),
+                    )
+                )
         declared = {p.name for p in ctx.spec.policies}
         for live in live_policies.values():
             if live.name not in declared:
-                part.unmanaged.append(Unmanaged(address(self.kind, live.name), self.kind,
-                                                f"SCP {live.id} not in org.yaml"))
+                part.unmanaged.append(
+                    Unmanaged(
+                        address(self.kind, live.name), self.kind, f"SCP {live.id} not in org.yaml"
+                    )
+                )
         return part
 
     @property
     def handlers(self) -> Mapping[Action, BatchHandler]:
-        return {Action.CREATE: one_at_a_time(create), Action.UPDATE: one_at_a_time(update),
-                Action.DELETE: one_at_a_time(delete)}
+        return {
+            Action.CREATE: one_at_a_time(create),
+            Action.UPDATE: one_at_a_time(update),
+            Action.DELETE: one_at_a_time(delete),
+        }
 
     def describe(self, change: Change) -> list[str]:
         if change.action is Action.CREATE:

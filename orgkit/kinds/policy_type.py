@@ -30,8 +30,9 @@ class PolicyTypeOn(Side):
 def enable(ctx: ApplyContext, change: Change) -> str:
     """EnablePolicyType on the root."""
     after = change.new(PolicyTypeOn)
-    ctx.aws.client("organizations").enable_policy_type(RootId=ctx.ids.root_id,
-                                                       PolicyType=after.type)
+    ctx.aws.client("organizations").enable_policy_type(
+        RootId=ctx.ids.root_id, PolicyType=after.type
+    )
     return "enabled"
 
 
@@ -55,10 +56,18 @@ class PolicyTypeKind(ResourceKind):
         if ctx.live.feature_set != "ALL":
             part.warnings.append(
                 f"the organization's feature set is {ctx.live.feature_set}; SCPs need all "
-                "features enabled (enable them in the console, then plan again)")
+                "features enabled (enable them in the console, then plan again)"
+            )
         if ctx.spec.policies and SCP not in ctx.live.policy_types:
-            part.changes.append(Change(address(self.kind, SCP), self.kind, Action.CREATE,
-                                       None, PolicyTypeOn(type=SCP, root=ROOT_PATH)))
+            part.changes.append(
+                Change(
+                    address(self.kind, SCP),
+                    self.kind,
+                    Action.CREATE,
+                    None,
+                    PolicyTypeOn(type=SCP, root=ROOT_PATH),
+                )
+            )
         return part
 
     @property

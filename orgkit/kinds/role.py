@@ -115,21 +115,34 @@ def _read_role(iam: Any, probe: RoleProbe, name: str, oidc: bool | None) -> Live
         return LiveRole(probe.account_id, name, exists=False)
     try:
         permissions = iam.get_role_policy(RoleName=name, PolicyName=PERMISSIONS_POLICY)[
-            "PolicyDocument"]
+            "PolicyDocument"
+        ]
     except iam.exceptions.NoSuchEntityException:
         permissions = None
-    extra = [f"inline:{n}" for page in iam.get_paginator("list_role_policies").paginate(
-                 RoleName=name) for n in page["PolicyNames"] if n != PERMISSIONS_POLICY]
-    extra += [f"managed:{p['PolicyArn']}" for page in iam.get_paginator(
-                  "list_attached_role_policies").paginate(RoleName=name)
-              for p in page["AttachedPolicies"]]
+    extra = [
+        f"inline:{n}"
+        for page in iam.get_paginator("list_role_policies").paginate(RoleName=name)
+        for n in page["PolicyNames"]
+        if n != PERMISSIONS_POLICY
+    ]
+    extra += [
+        f"managed:{p['PolicyArn']}"
+        for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
+        for p in page["AttachedPolicies"]
+    ]
     boundary_arn = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
     boundary = _policy_document(iam, boundary_arn) if boundary_arn else None
     return LiveRole(
-        account_id=probe.account_id, role_name=name, exists=True,
-        trust=_decoded(role.get("AssumeRolePolicyDocument")), permissions=_decoded(permissions),
-        max_session_duration=role.get("MaxSessionDuration"), boundary_arn=boundary_arn,
-        boundary=boundary, oidc_provider=oidc, extra_policies=tuple(sorted(extra)),
+        account_id=probe.account_id,
+        role_name=name,
+        exists=True,
+        trust=_decoded(role.get("AssumeRolePolicyDocument")),
+        permissions=_decoded(permissions),
+        max_session_duration=role.get("MaxSessionDuration"),
+        boundary_arn=boundary_arn,
+        boundary=boundary,
+        oidc_provider=oidc,
+        extra_policies=tuple(sorted(extra)),
     )
 
 
@@ -176,8 +189,11 @@ def ensure_role(ctx: ApplyContext, change: Change) -> str:
     if after.boundary_name:
         boundary_arn = f"arn:aws:iam::{account_id}:policy/{after.boundary_name}"
         if needs("boundary"):
-            done.append(_ensure_managed_policy(ctx, iam, boundary_arn, after.boundary_name,
-                                               doc(after.boundary)))
+            done.append(
+                _ensure_managed_policy(
+                    ctx, iam, boundary_arn, after.boundary_name, doc(after.boundary)
+                )
+            )
     if create:
         kwargs: dict[str, Any] = {
             "RoleName": name,
@@ -207,8 +223,9 @@ def ensure_role(ctx: ApplyContext, change: Change) -> str:
             iam.detach_role_policy(RoleName=name, PolicyArn=name_or_arn)
         done.append(f"removed {extra}")
     if needs("permissions"):
-        iam.put_role_policy(RoleName=name, PolicyName=PERMISSIONS_POLICY,
-                            PolicyDocument=doc(after.permissions))
+        iam.put_role_policy(
+            RoleName=name, PolicyName=PERMISSIONS_POLICY, PolicyDocument=doc(after.permissions)
+        )
         done.append("permissions set")
     return f"{account_id}: " + ", ".join(done)
 
@@ -216,28 +233,34 @@ def ensure_role(ctx: ApplyContext, change: Change) -> str:
 def _ensure_oidc_provider(iam: Any, host: str) -> str:
     try:
         iam.create_open_id_connect_provider(
-            Url=f"https://{host}", ClientIDList=["sts.amazonaws.com"],
-            ThumbprintList=[GITHUB_THUMBPRINT], Tags=aws_tags({MANAGED_BY[0]: MANAGED_BY[1]}))
+            Url=f"https://{host}",
+            ClientIDList=["sts.amazonaws.com"],
+            ThumbprintList=[GITHUB_THUMBPRINT],
+            Tags=aws_tags({MANAGED_BY[0]: MANAGED_BY[1]}),
+        )
     except iam.exceptions.EntityAlreadyExistsException:
         return f"OIDC provider {host} already there"
     return f"OIDC provider {host} created"
 
 
-def _ensure_managed_policy(ctx: ApplyContext, iam: Any, arn: str, name: str,
-                           document: str) -> str:
+def _ensure_managed_policy(ctx: ApplyContext, iam: Any, arn: str, name: str, document: str) -> str:
     """Create the policy, or make ``document`` its default version (keeping within IAM's
     version quota)."""
     try:
         iam.get_policy(PolicyArn=arn)
     except iam.exceptions.NoSuchEntityException:
-        iam.create_policy(PolicyName=name, PolicyDocument=document,
-                          Description="orgkit: permissions boundary",
-                          Tags=aws_tags({MANAGED_BY[0]: MANAGED_BY[1]}))
+        iam.create_policy(
+            PolicyName=name,
+            PolicyDocument=document,
+            Description="orgkit: permissions boundary",
+            Tags=aws_tags({MANAGED_BY[0]: MANAGED_BY[1]}),
+        )
         return f"boundary {name} created"
     versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
     if len(versions) >= ctx.quotas.iam_policy_versions:
-        oldest = min((v for v in versions if not v["IsDefaultVersion"]),
-                     key=lambda v: v["CreateDate"])
+        oldest = min(
+            (v for v in versions if not v["IsDefaultVersion"]), key=lambda v: v["CreateDate"]
+        )
         iam.delete_policy_version(PolicyArn=arn, VersionId=oldest["VersionId"])
     iam.create_policy_version(PolicyArn=arn, PolicyDocument=document, SetAsDefault=True)
     return f"boundary {name} updated"
@@ -245,11 +268,16 @@ def _ensure_managed_policy(ctx: ApplyContext, iam: Any, arn: str, name: str,
 
 # -- plan -------------------------------------------------------------------------------------
 def _role_state(live: LiveRole, differs: list[str]) -> LiveRoleState:
-    return LiveRoleState(trust=live.trust, permissions=live.permissions,
-                         max_session_duration=live.max_session_duration,
-                         boundary_arn=live.boundary_arn, boundary=live.boundary,
-                         oidc_provider=live.oidc_provider,
-                         extra_policies=list(live.extra_policies), differs=differs)
+    return LiveRoleState(
+        trust=live.trust,
+        permissions=live.permissions,
+        max_session_duration=live.max_session_duration,
+        boundary_arn=live.boundary_arn,
+        boundary=live.boundary,
+        oidc_provider=live.oidc_provider,
+        extra_policies=list(live.extra_policies),
+        differs=differs,
+    )
 
 
 def _role_differences(wanted: RoleSpec, live: LiveRole, account_id: str) -> list[str]:
@@ -278,12 +306,19 @@ def trust_summary(trust: dict[str, Any]) -> list[str]:
     statements = trust.get("Statement", [])
     for statement in statements if isinstance(statements, list) else [statements]:
         principal = statement.get("Principal", {})
-        who = "; ".join(f"{kind} {', '.join(v if isinstance(v, list) else [v])}"
-                        for kind, v in sorted(principal.items())) if isinstance(
-                            principal, dict) else str(principal)
-        conditions = [f"{key} {operator} {value if isinstance(value, str) else ', '.join(value)}"
-                      for operator, block in sorted(statement.get("Condition", {}).items())
-                      for key, value in sorted(block.items())]
+        who = (
+            "; ".join(
+                f"{kind} {', '.join(v if isinstance(v, list) else [v])}"
+                for kind, v in sorted(principal.items())
+            )
+            if isinstance(principal, dict)
+            else str(principal)
+        )
+        conditions = [
+            f"{key} {operator} {value if isinstance(value, str) else ', '.join(value)}"
+            for operator, block in sorted(statement.get("Condition", {}).items())
+            for key, value in sorted(block.items())
+        ]
         text = f"trusted by {who} ({statement.get('Action')})"
         if conditions:
             text += " if " + " and ".join(conditions)
@@ -310,32 +345,45 @@ class RoleKind(ResourceKind):
         """The roles orgkit wants in each active account that exists (and in the management
         account), with one OIDC provider look-up per account that needs one."""
         spec = ctx.config.spec
-        active = {email: a.id for email, a in live.account_by_email.items()
-                  if a.status == "ACTIVE"}
+        active = {email: a.id for email, a in live.account_by_email.items() if a.status == "ACTIVE"}
         probes: dict[str, RoleProbe] = {}
-        for wanted in wanted_roles(spec, ctx.config.execution_permissions,
-                                   live.management_account_id, live.organization_id, active):
+        for wanted in wanted_roles(
+            spec,
+            ctx.config.execution_permissions,
+            live.management_account_id,
+            live.organization_id,
+            active,
+        ):
             if wanted.account_id is None:
                 continue
             probe = probes.get(wanted.account_id) or RoleProbe(
-                wanted.account_id, wanted.access_role, ())
+                wanted.account_id, wanted.access_role, ()
+            )
             probes[wanted.account_id] = replace(
-                probe, role_names=(*probe.role_names, wanted.role.role_name),
-                oidc_provider=probe.oidc_provider or wanted.role.oidc_provider)
+                probe,
+                role_names=(*probe.role_names, wanted.role.role_name),
+                oidc_provider=probe.oidc_provider or wanted.role.oidc_provider,
+            )
         return replace(live, roles=tuple(read_roles(ctx.aws, probes.values())))
 
     def plan(self, ctx: PlanContext) -> PlanPart:
         part = PlanPart()
         live_ids = {email: a.id for email, a in ctx.live.account_by_email.items()}
-        for wanted in wanted_roles(ctx.spec, ctx.config.execution_permissions,
-                                   ctx.live.management_account_id, ctx.live.organization_id,
-                                   live_ids):
+        for wanted in wanted_roles(
+            ctx.spec,
+            ctx.config.execution_permissions,
+            ctx.live.management_account_id,
+            ctx.live.organization_id,
+            live_ids,
+        ):
             owner = wanted.account.email.lower() if wanted.account else "management"
             addr = address(self.kind, owner, wanted.role.role_name)
             after = WantedRoleState(
                 account_email=wanted.account.email.lower() if wanted.account else None,
-                account_id=wanted.account_id, access_role=wanted.access_role,
-                **wanted.role.to_dict())
+                account_id=wanted.account_id,
+                access_role=wanted.access_role,
+                **wanted.role.to_dict(),
+            )
             if wanted.account_id is None:
                 part.changes.append(Change(addr, self.kind, Action.CREATE, None, after))
                 continue
@@ -348,8 +396,9 @@ class RoleKind(ResourceKind):
                 continue
             differ = _role_differences(wanted.role, live, wanted.account_id)
             if differ:
-                part.changes.append(Change(addr, self.kind, Action.UPDATE,
-                                           _role_state(live, differ), after))
+                part.changes.append(
+                    Change(addr, self.kind, Action.UPDATE, _role_state(live, differ), after)
+                )
         return part
 
     @property
@@ -384,4 +433,3 @@ class RoleKind(ResourceKind):
 
 
 KIND = RoleKind()
-

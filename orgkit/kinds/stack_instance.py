@@ -81,25 +81,33 @@ class StackInstanceKind(ResourceKind):
             live_set = ctx.live.stack_set_by_name.get(stack_set.name)
             if stack_set.state == "absent":
                 for gone in live_set.instances if live_set else ():
-                    part.changes.append(self._delete(ctx, stack_set.name, gone.account_id,
-                                                     gone.region, gone.status))
+                    part.changes.append(
+                        self._delete(ctx, stack_set.name, gone.account_id, gone.region, gone.status)
+                    )
                 continue
             preferences = definition(ctx, index).operation_preferences
             template = ctx.config.templates[stack_set.name]
-            existing = {(i.account_id, i.region): i
-                        for i in (live_set.instances if live_set else ())}
+            existing = {
+                (i.account_id, i.region): i for i in (live_set.instances if live_set else ())
+            }
             wanted: set[tuple[str, str]] = set()
             for account in resolve_targets(ctx.spec, stack_set):
                 email = account.email.lower()
                 live_account = ctx.live.account_by_email.get(email)
                 account_id = live_account.id if live_account else None
-                overrides = instance_overrides(stack_set, template.parameters, account,
-                                               org_ids(ctx.live))
+                overrides = instance_overrides(
+                    stack_set, template.parameters, account, org_ids(ctx.live)
+                )
                 for region in stack_set.regions:
                     after = InstanceTarget(
-                        stack_set=stack_set.name, account_email=email, account_id=account_id,
-                        region=region, environment=account.environment.value,
-                        overrides=overrides, operation_preferences=preferences)
+                        stack_set=stack_set.name,
+                        account_email=email,
+                        account_id=account_id,
+                        region=region,
+                        environment=account.environment.value,
+                        overrides=overrides,
+                        operation_preferences=preferences,
+                    )
                     addr = address(self.kind, stack_set.name, email, region)
                     instance = existing.get((account_id, region)) if account_id else None
                     if account_id:
@@ -107,27 +115,47 @@ class StackInstanceKind(ResourceKind):
                     if instance is None:
                         part.changes.append(Change(addr, self.kind, Action.CREATE, None, after))
                     elif dict(instance.overrides) != overrides:
-                        part.changes.append(Change(
-                            addr, self.kind, Action.UPDATE,
-                            LiveInstanceOverrides(overrides=dict(instance.overrides),
-                                                  status=instance.status), after))
+                        part.changes.append(
+                            Change(
+                                addr,
+                                self.kind,
+                                Action.UPDATE,
+                                LiveInstanceOverrides(
+                                    overrides=dict(instance.overrides), status=instance.status
+                                ),
+                                after,
+                            )
+                        )
                     elif instance.status != "CURRENT":
                         part.warnings.append(
                             f"{addr} is {instance.status}"
                             + (f": {instance.status_reason}" if instance.status_reason else "")
-                            + "; `orgkit drift` shows details")
+                            + "; `orgkit drift` shows details"
+                        )
             for (account_id, region), instance in sorted(existing.items()):
                 if (account_id, region) not in wanted:
-                    part.changes.append(self._delete(ctx, stack_set.name, account_id, region,
-                                                     instance.status))
+                    part.changes.append(
+                        self._delete(ctx, stack_set.name, account_id, region, instance.status)
+                    )
         return part
 
-    def _delete(self, ctx: PlanContext, stack_set: str, account_id: str, region: str,
-                status: str) -> Change:
+    def _delete(
+        self, ctx: PlanContext, stack_set: str, account_id: str, region: str, status: str
+    ) -> Change:
         owner = ctx.live.target_name(account_id)
-        return Change(address(self.kind, stack_set, owner, region), self.kind, Action.DELETE,
-                      LiveInstanceRef(stack_set=stack_set, account_id=account_id,
-                                      account_email=owner, region=region, status=status), None)
+        return Change(
+            address(self.kind, stack_set, owner, region),
+            self.kind,
+            Action.DELETE,
+            LiveInstanceRef(
+                stack_set=stack_set,
+                account_id=account_id,
+                account_email=owner,
+                region=region,
+                status=status,
+            ),
+            None,
+        )
 
     def sort_key(self, change: Change, ctx: PlanContext) -> tuple[Any, ...]:
         return (STACK_SETS_ORDER, stack_set_index(ctx, stack_set_of(change)), 1)
@@ -156,18 +184,34 @@ class StackInstanceKind(ResourceKind):
             for instance in stack_set.instances:
                 addr = self._address(live, stack_set, instance.account_id, instance.region)
                 if instance.drift_status == "DRIFTED":
-                    findings.append(Finding(addr, self.kind, instance.account_id, "changed",
-                                            {"drift_status": "IN_SYNC"},
-                                            {"drift_status": "DRIFTED"}))
+                    findings.append(
+                        Finding(
+                            addr,
+                            self.kind,
+                            instance.account_id,
+                            "changed",
+                            {"drift_status": "IN_SYNC"},
+                            {"drift_status": "DRIFTED"},
+                        )
+                    )
                 if instance.status != "CURRENT":
-                    findings.append(Finding(
-                        addr, self.kind, instance.account_id, "failed", {"status": "CURRENT"},
-                        {"status": instance.status, "reason": instance.status_reason,
-                         "detailed_status": instance.detailed_status}))
+                    findings.append(
+                        Finding(
+                            addr,
+                            self.kind,
+                            instance.account_id,
+                            "failed",
+                            {"status": "CURRENT"},
+                            {
+                                "status": instance.status,
+                                "reason": instance.status_reason,
+                                "detailed_status": instance.detailed_status,
+                            },
+                        )
+                    )
         return findings
 
-    def _address(self, live: LiveOrg, stack_set: LiveStackSet, account_id: str,
-                 region: str) -> str:
+    def _address(self, live: LiveOrg, stack_set: LiveStackSet, account_id: str, region: str) -> str:
         return address(self.kind, stack_set.name, live.target_name(account_id), region)
 
 

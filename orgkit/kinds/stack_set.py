@@ -101,8 +101,11 @@ def read_stack_sets(aws: AwsContext, names: Iterable[str], region: str) -> list[
             raise
         if stack_set.get("Status") == "DELETED":
             return None
-        summaries = [s for page in cfn.get_paginator("list_stack_instances").paginate(
-            StackSetName=name) for s in page.get("Summaries", [])]
+        summaries = [
+            s
+            for page in cfn.get_paginator("list_stack_instances").paginate(StackSetName=name)
+            for s in page.get("Summaries", [])
+        ]
         return LiveStackSet(
             name=name,
             status=stack_set.get("Status", "ACTIVE"),
@@ -124,11 +127,15 @@ def read_stack_sets(aws: AwsContext, names: Iterable[str], region: str) -> list[
 
 def _instance(cfn: Any, name: str, summary: dict[str, Any]) -> LiveStackInstance:
     detail = cfn.describe_stack_instance(
-        StackSetName=name, StackInstanceAccount=summary["Account"],
-        StackInstanceRegion=summary["Region"])["StackInstance"]
+        StackSetName=name,
+        StackInstanceAccount=summary["Account"],
+        StackInstanceRegion=summary["Region"],
+    )["StackInstance"]
     return LiveStackInstance(
-        account_id=summary["Account"], region=summary["Region"],
-        status=summary.get("Status", ""), status_reason=summary.get("StatusReason", "") or "",
+        account_id=summary["Account"],
+        region=summary["Region"],
+        status=summary.get("Status", ""),
+        status_reason=summary.get("StatusReason", "") or "",
         detailed_status=(summary.get("StackInstanceStatus") or {}).get("DetailedStatus", ""),
         overrides=_pairs(detail.get("ParameterOverrides", [])),
         drift_status=summary.get("DriftStatus") or "NOT_CHECKED",
@@ -136,12 +143,13 @@ def _instance(cfn: Any, name: str, summary: dict[str, Any]) -> LiveStackInstance
 
 
 def _pairs(parameters: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((p["ParameterKey"], str(p.get("ParameterValue", "")))
-                        for p in parameters))
+    return tuple(sorted((p["ParameterKey"], str(p.get("ParameterValue", ""))) for p in parameters))
 
 
 def detect_drift(
-    aws: AwsContext, names: Iterable[str], region: str,
+    aws: AwsContext,
+    names: Iterable[str],
+    region: str,
     progress: Callable[[str], None] = lambda message: None,
     sleep: Callable[[float], None] = time.sleep,
     poll: Poll = DRIFT_POLL,
@@ -162,13 +170,16 @@ def detect_drift(
             raise aws_error(f"starting drift detection of stack set {name}", exc) from exc
         waits = poll.delays(clock)
         while True:
-            status = cfn.describe_stack_set_operation(
-                StackSetName=name, OperationId=operation)["StackSetOperation"]["Status"]
+            status = cfn.describe_stack_set_operation(StackSetName=name, OperationId=operation)[
+                "StackSetOperation"
+            ]["Status"]
             if status == "SUCCEEDED":
                 break
             if status in TERMINAL_FAILURES:
-                raise AwsError(f"drift detection of stack set {name} {status}",
-                               hint="See the operation in the CloudFormation console.")
+                raise AwsError(
+                    f"drift detection of stack set {name} {status}",
+                    hint="See the operation in the CloudFormation console.",
+                )
             delay = next(waits, None)
             if delay is None:
                 raise AwsError(f"drift detection of stack set {name} still {status}")
@@ -218,8 +229,9 @@ class StackSetApplier:
             groups.setdefault(stack_set_of(change), []).append(change)
         done: list[tuple[Change, str]] = []
         errors: list[AwsError] = []
-        for group_done, error in parallel(self._one_stack_set, list(groups.values()),
-                                          PARALLEL_STACK_SETS):
+        for group_done, error in parallel(
+            self._one_stack_set, list(groups.values()), PARALLEL_STACK_SETS
+        ):
             done += group_done
             if error is not None:
                 errors.append(error)
@@ -243,16 +255,22 @@ class StackSetApplier:
         return done, None
 
     def _create_set(self, batch: list[Change]) -> str:
-        self.cfn.create_stack_set(**_definition(batch[0].new(StackSetDefinition)),
-                                  PermissionModel="SELF_MANAGED",
-                                  Tags=aws_tags({MANAGED_BY[0]: MANAGED_BY[1]}))
+        self.cfn.create_stack_set(
+            **_definition(batch[0].new(StackSetDefinition)),
+            PermissionModel="SELF_MANAGED",
+            Tags=aws_tags({MANAGED_BY[0]: MANAGED_BY[1]}),
+        )
         return "created"
 
     def _update_set(self, batch: list[Change]) -> str:
         change = batch[0]
         after = change.new(StackSetDefinition)
-        operation = self._call(change, "update_stack_set", **_definition(after),
-                               OperationPreferences=after.operation_preferences)
+        operation = self._call(
+            change,
+            "update_stack_set",
+            **_definition(after),
+            OperationPreferences=after.operation_preferences,
+        )
         self._wait(change, after.name, operation)
         return f"updated (operation {operation})"
 
@@ -272,8 +290,9 @@ class StackSetApplier:
         for change in batch:
             after = change.after
             account_id = self.account_id_of(after)
-            entry = per_account.setdefault(account_id, {
-                "regions": set(), "overrides": getattr(after, "overrides", {})})
+            entry = per_account.setdefault(
+                account_id, {"regions": set(), "overrides": getattr(after, "overrides", {})}
+            )
             entry["regions"].add(getattr(after, "region", ""))
         operations: dict[tuple[Any, ...], list[str]] = {}
         for account_id, entry in per_account.items():
@@ -285,9 +304,14 @@ class StackSetApplier:
         ids = []
         for (overrides, regions), accounts in operations.items():
             operation = self._call(
-                first, method, StackSetName=name, Accounts=sorted(accounts),
-                Regions=list(regions), ParameterOverrides=_parameters(dict(overrides)),
-                OperationPreferences=preferences)
+                first,
+                method,
+                StackSetName=name,
+                Accounts=sorted(accounts),
+                Regions=list(regions),
+                ParameterOverrides=_parameters(dict(overrides)),
+                OperationPreferences=preferences,
+            )
             self._wait(first, name, operation)
             ids.append(operation)
         return f"{len(batch)} instance(s) in {len(ids)} operation(s)"
@@ -297,16 +321,22 @@ class StackSetApplier:
         for change in batch:
             before = change.before
             regions_by_account.setdefault(str(getattr(before, "account_id", "")), set()).add(
-                str(getattr(before, "region", "")))
+                str(getattr(before, "region", ""))
+            )
         operations: dict[tuple[str, ...], list[str]] = {}
         for account_id, regions in regions_by_account.items():
             operations.setdefault(tuple(sorted(regions)), []).append(account_id)
         first = batch[0]
         name = stack_set_of(first)
         for region_list, accounts in operations.items():
-            operation = self._call(first, "delete_stack_instances", StackSetName=name,
-                                   Accounts=sorted(accounts), Regions=list(region_list),
-                                   RetainStacks=False)
+            operation = self._call(
+                first,
+                "delete_stack_instances",
+                StackSetName=name,
+                Accounts=sorted(accounts),
+                Regions=list(region_list),
+                RetainStacks=False,
+            )
             self._wait(first, name, operation)
         return "deleted"
 
@@ -330,7 +360,8 @@ class StackSetApplier:
         waits = self.poll.delays(self.clock)
         while True:
             operation = self.cfn.describe_stack_set_operation(
-                StackSetName=name, OperationId=operation_id)["StackSetOperation"]
+                StackSetName=name, OperationId=operation_id
+            )["StackSetOperation"]
             status = operation["Status"]
             if status == "SUCCEEDED":
                 return
@@ -338,21 +369,28 @@ class StackSetApplier:
                 raise AwsError(
                     f"stack set {name}: operation {operation_id} {status}"
                     + "".join(f"\n  {line}" for line in self._failures(name, operation_id)),
-                    hint="Fix the cause, then run apply again: it retries what is missing.")
+                    hint="Fix the cause, then run apply again: it retries what is missing.",
+                )
             delay = next(waits, None)
             if delay is None:
-                raise AwsError(f"stack set {name}: operation {operation_id} still {status} "
-                               f"after {self.poll.timeout:.0f}s",
-                               hint="It goes on in AWS; run `orgkit plan` later.")
+                raise AwsError(
+                    f"stack set {name}: operation {operation_id} still {status} "
+                    f"after {self.poll.timeout:.0f}s",
+                    hint="It goes on in AWS; run `orgkit plan` later.",
+                )
             self.progress(change, f"operation {operation_id[:8]}: {status}")
             self.sleep(delay)
 
     def _failures(self, name: str, operation_id: str) -> list[str]:
         pages = self.cfn.get_paginator("list_stack_set_operation_results").paginate(
-            StackSetName=name, OperationId=operation_id)
-        return [f"{r['Account']} {r['Region']}: {r['Status']}: {r.get('StatusReason', '')}"
-                for page in pages for r in page.get("Summaries", [])
-                if r.get("Status") not in ("SUCCEEDED", "PENDING", "RUNNING")]
+            StackSetName=name, OperationId=operation_id
+        )
+        return [
+            f"{r['Account']} {r['Region']}: {r['Status']}: {r.get('StatusReason', '')}"
+            for page in pages
+            for r in page.get("Summaries", [])
+            if r.get("Status") not in ("SUCCEEDED", "PENDING", "RUNNING")
+        ]
 
 
 def _definition(after: StackSetDefinition) -> dict[str, Any]:
@@ -380,11 +418,16 @@ def apply_stack_changes(ctx: ApplyContext, changes: list[Change]) -> list[tuple[
     applier = StackSetApplier(
         ctx.aws.client("cloudformation", ctx.home_region),
         lambda after: ctx.ids.account(after.account_email, after.account_id)[0],
-        ctx.reporter.progress, sleep=ctx.sleep, poll=ctx.stack_poll, clock=ctx.clock)
+        ctx.reporter.progress,
+        sleep=ctx.sleep,
+        poll=ctx.stack_poll,
+        clock=ctx.clock,
+    )
     done, errors = applier.run(changes)
     if errors:
-        raise ApplyFailure(done, AwsError("\n".join(e.message for e in errors),
-                                          hint=errors[0].hint))
+        raise ApplyFailure(
+            done, AwsError("\n".join(e.message for e in errors), hint=errors[0].hint)
+        )
     return done
 
 
@@ -407,11 +450,11 @@ def definition(ctx: PlanContext, index: int) -> StackSetDefinition:
         description=stack_set.description,
         template_file=template.file,
         template_body=template.body,
-        parameters=stack_set_parameters(stack_set, template.parameters, targets,
-                                        org_ids(ctx.live)),
+        parameters=stack_set_parameters(stack_set, template.parameters, targets, org_ids(ctx.live)),
         capabilities=sorted(stack_set.capabilities),
-        administration_role_arn=(f"arn:aws:iam::{ctx.live.management_account_id}:role/"
-                                 f"{roles.administration_role}"),
+        administration_role_arn=(
+            f"arn:aws:iam::{ctx.live.management_account_id}:role/{roles.administration_role}"
+        ),
         execution_role_name=roles.execution_role,
         operation_preferences=operation_preferences(stack_set),
     )
@@ -427,8 +470,10 @@ def _differences(live_set: LiveStackSet, after: StackSetDefinition) -> list[str]
         differs.append("capabilities")
     if live_set.description != after.description:
         differs.append("description")
-    if (live_set.administration_role_arn != after.administration_role_arn
-            or live_set.execution_role_name != after.execution_role_name):
+    if (
+        live_set.administration_role_arn != after.administration_role_arn
+        or live_set.execution_role_name != after.execution_role_name
+    ):
         differs.append("roles")
     return differs
 
@@ -458,8 +503,9 @@ class StackSetKind(ResourceKind):
     def read(self, ctx: ReadContext, live: LiveOrg) -> LiveOrg:
         """The declared stack sets and their instances, in the home region."""
         spec = ctx.config.spec
-        found = read_stack_sets(ctx.aws, [s.name for s in spec.stack_sets],
-                                spec.organization.home_region)
+        found = read_stack_sets(
+            ctx.aws, [s.name for s in spec.stack_sets], spec.organization.home_region
+        )
         return replace(live, stack_sets=tuple(found))
 
     def plan(self, ctx: PlanContext) -> PlanPart:
@@ -469,8 +515,11 @@ class StackSetKind(ResourceKind):
             addr = address(self.kind, stack_set.name)
             if stack_set.state == "absent":
                 if live_set is not None:
-                    part.changes.append(Change(addr, self.kind, Action.DELETE,
-                                               StackSetRef(name=stack_set.name), None))
+                    part.changes.append(
+                        Change(
+                            addr, self.kind, Action.DELETE, StackSetRef(name=stack_set.name), None
+                        )
+                    )
                 continue
             after = definition(ctx, index)
             if live_set is None:
@@ -479,11 +528,14 @@ class StackSetKind(ResourceKind):
             differs = _differences(live_set, after)
             if differs:
                 before = LiveStackSetState(
-                    description=live_set.description, template_body=live_set.template_body,
+                    description=live_set.description,
+                    template_body=live_set.template_body,
                     parameters=dict(live_set.parameters),
                     capabilities=list(live_set.capabilities),
                     administration_role_arn=live_set.administration_role_arn,
-                    execution_role_name=live_set.execution_role_name, differs=differs)
+                    execution_role_name=live_set.execution_role_name,
+                    differs=differs,
+                )
                 part.changes.append(Change(addr, self.kind, Action.UPDATE, before, after))
         return part
 
@@ -512,17 +564,21 @@ class StackSetKind(ResourceKind):
                 lines += template_diff(before.template_body, after.template_body)
             elif part == "parameters":
                 keys = sorted(set(before.parameters) | set(after.parameters))
-                lines += [f"parameter {k}: {before.parameters.get(k)!r} -> "
-                          f"{after.parameters.get(k)!r}"
-                          for k in keys if before.parameters.get(k) != after.parameters.get(k)]
+                lines += [
+                    f"parameter {k}: {before.parameters.get(k)!r} -> {after.parameters.get(k)!r}"
+                    for k in keys
+                    if before.parameters.get(k) != after.parameters.get(k)
+                ]
             elif part == "roles":
                 for field in ("administration_role_arn", "execution_role_name"):
                     old, new = getattr(before, field), getattr(after, field)
                     if old != new:
                         lines.append(f"{field}: {old} -> {new}")
             elif part == "capabilities":
-                lines.append(f"capabilities: {', '.join(before.capabilities) or 'none'} -> "
-                             f"{', '.join(after.capabilities) or 'none'}")
+                lines.append(
+                    f"capabilities: {', '.join(before.capabilities) or 'none'} -> "
+                    f"{', '.join(after.capabilities) or 'none'}"
+                )
             else:
                 lines.append(f"{part}: {getattr(before, part)!r} -> {getattr(after, part)!r}")
         return lines

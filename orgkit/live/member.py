@@ -29,8 +29,9 @@ class MemberSessions:
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._lock = threading.Lock()
 
-    def client(self, account_id: str, role_name: str, service: str, *,
-               new_account: bool = False) -> Any:
+    def client(
+        self, account_id: str, role_name: str, service: str, *, new_account: bool = False
+    ) -> Any:
         """A client acting inside ``account_id`` as ``role_name``.
 
         ``new_account`` waits for the access role of an account created moments ago, which

@@ -214,9 +214,7 @@ class LiveOrg:
         data["policies"] = sorted(data["policies"], key=lambda p: p["id"])
         for policy in data["policies"]:
             policy["targets"] = sorted(policy["targets"])
-        data["pending_accounts"] = sorted(
-            data["pending_accounts"], key=lambda p: p["request_id"]
-        )
+        data["pending_accounts"] = sorted(data["pending_accounts"], key=lambda p: p["request_id"])
         data["roles"] = sorted(data["roles"], key=lambda r: (r["account_id"], r["role_name"]))
         data["budgets"] = sorted(data["budgets"], key=lambda b: b["name"])
         data["stack_sets"] = sorted(data["stack_sets"], key=lambda s: s["name"])

@@ -22,8 +22,10 @@ R = TypeVar("R")
 # Organizations throttles most list calls to a few per second per API; more workers than this
 # only earn TooManyRequestsException and backoff.
 MAX_WORKERS = 4
-READ_HINT = ("Check that the credentials are the management account's and allow "
-             "organizations:Describe*/List*.")
+READ_HINT = (
+    "Check that the credentials are the management account's and allow "
+    "organizations:Describe*/List*."
+)
 
 
 def read_organization(aws: AwsContext) -> LiveOrg:

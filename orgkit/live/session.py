@@ -42,15 +42,16 @@ def _retry_extra(attempts: int, response: Any = None, **_: Any) -> float | None:
     if code not in EXTRA_RETRYABLE:
         return None
     # Full jitter, like botocore's standard mode.
-    return float(random.uniform(0, min(EXTRA_MAX_DELAY, 0.5 * 2 ** attempts)))  # noqa: S311
+    return float(random.uniform(0, min(EXTRA_MAX_DELAY, 0.5 * 2**attempts)))  # noqa: S311
 
 
 def make_client(session: Any, service: str, region: str) -> Any:
     """A client with orgkit's retry policy: botocore's adaptive mode plus
     :data:`EXTRA_RETRYABLE`."""
     client = session.client(service, region_name=region, config=RETRY_CONFIG)
-    client.meta.events.register(f"needs-retry.{client.meta.service_model.service_id.hyphenize()}",
-                                _retry_extra)
+    client.meta.events.register(
+        f"needs-retry.{client.meta.service_model.service_id.hyphenize()}", _retry_extra
+    )
     return client
 
 

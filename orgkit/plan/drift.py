@@ -17,8 +17,14 @@ def drift(plan: Plan, live: LiveOrg) -> DriftReport:
     """Findings from a plan made with every destructive flag, and from each kind's deep read."""
     findings = [kind_of(c.kind).finding(c) for c in (*plan.changes, *plan.held_back)]
     findings += [
-        Finding(u.address, u.kind, kind_of(u.kind).unmanaged_account_id(u, live), "unmanaged",
-                None, u.detail)
+        Finding(
+            u.address,
+            u.kind,
+            kind_of(u.kind).unmanaged_account_id(u, live),
+            "unmanaged",
+            None,
+            u.detail,
+        )
         for u in plan.unmanaged
     ]
     for kind in REGISTRY.values():

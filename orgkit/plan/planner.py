@@ -26,14 +26,20 @@ def plan(config: Config, live: LiveOrg, options: PlanOptions | None = None) -> P
     warnings: list[str] = []
     for kind in REGISTRY.values():
         part = kind.plan(ctx)
-        changes += [Change(c.address, c.kind, c.action, c.before, c.after,
-                           destructive=kind.is_destructive(c)) for c in part.changes]
+        changes += [
+            Change(
+                c.address, c.kind, c.action, c.before, c.after, destructive=kind.is_destructive(c)
+            )
+            for c in part.changes
+        ]
         unmanaged += part.unmanaged
         warnings += part.warnings
-    constructive = sorted((c for c in changes if not c.destructive),
-                          key=lambda c: kind_of(c.kind).sort_key(c, ctx))
-    destructive = sorted((c for c in changes if c.destructive),
-                         key=lambda c: kind_of(c.kind).destroy_key(c))
+    constructive = sorted(
+        (c for c in changes if not c.destructive), key=lambda c: kind_of(c.kind).sort_key(c, ctx)
+    )
+    destructive = sorted(
+        (c for c in changes if c.destructive), key=lambda c: kind_of(c.kind).destroy_key(c)
+    )
     allowed = [c for c in destructive if options.allows(kind_of(c.kind).destroy_flag)]
     held = [c for c in destructive if not options.allows(kind_of(c.kind).destroy_flag)]
     return Plan(

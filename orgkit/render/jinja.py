@@ -48,8 +48,12 @@ def render_file(
         return None, ConfigIssue(display, _template_line(exc, env, relative), "", str(exc))
     except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
         # An expression in the template failed while rendering ({{ 'x' + 1 }}, {{ 1 / 0 }}).
-        return None, ConfigIssue(display, _template_line(exc, env, relative), "",
-                                 f"template expression failed: {type(exc).__name__}: {exc}")
+        return None, ConfigIssue(
+            display,
+            _template_line(exc, env, relative),
+            "",
+            f"template expression failed: {type(exc).__name__}: {exc}",
+        )
 
 
 def _template_line(exc: BaseException, env: jinja2.Environment, relative: str) -> int | None:

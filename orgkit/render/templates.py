@@ -55,11 +55,15 @@ def render_template(
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f" (rendered line {mark.line + 1})" if mark else ""
-        return None, [ConfigIssue(display, None, "", f"rendered template is not valid YAML"
-                                                     f"{line}: {exc.problem}")]
+        return None, [
+            ConfigIssue(
+                display, None, "", f"rendered template is not valid YAML{line}: {exc.problem}"
+            )
+        ]
     if not isinstance(parsed, dict) or "Resources" not in parsed:
-        return None, [ConfigIssue(display, None, "Resources",
-                                  "a CloudFormation template needs Resources")]
+        return None, [
+            ConfigIssue(display, None, "Resources", "a CloudFormation template needs Resources")
+        ]
     parameters = parsed.get("Parameters") or {}
     return RenderedTemplate(name, template, body, dict(parameters)), []
 
@@ -73,10 +77,15 @@ def lint(template: RenderedTemplate, regions: list[str]) -> list[tuple[str, Conf
     found = []
     for match in matches:
         severity = match.rule.severity.lower()
-        found.append((severity, ConfigIssue(
-            f"{template.file} (rendered for {template.stack_set})",
-            match.linenumber,
-            match.rule.id,
-            match.message,
-        )))
+        found.append(
+            (
+                severity,
+                ConfigIssue(
+                    f"{template.file} (rendered for {template.stack_set})",
+                    match.linenumber,
+                    match.rule.id,
+                    match.message,
+                ),
+            )
+        )
     return found

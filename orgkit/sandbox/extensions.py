@@ -127,22 +127,24 @@ def _add_budgets_calls() -> None:
     from moto.budgets.models import BudgetsBackend
     from moto.budgets.responses import BudgetsResponse
 
-    def backend_update_budget(self: BudgetsBackend, account_id: str,
-                              new_budget: dict[str, Any]) -> None:
+    def backend_update_budget(
+        self: BudgetsBackend, account_id: str, new_budget: dict[str, Any]
+    ) -> None:
         name = new_budget["BudgetName"]
         if name not in self.budgets[account_id]:
-            raise NotFoundException(f"Unable to update budget: {name} - the budget doesn't "
-                                    "exist.")
+            raise NotFoundException(f"Unable to update budget: {name} - the budget doesn't exist.")
         stored = self.budgets[account_id][name].budget
         for key in ("BudgetLimit", "TimeUnit", "CostFilters", "CostTypes", "BudgetType"):
             if key in new_budget:
                 stored[key] = new_budget[key]
 
-    def backend_subscribers(self: BudgetsBackend, account_id: str, budget_name: str,
-                            notification: dict[str, Any]) -> list[dict[str, Any]]:
+    def backend_subscribers(
+        self: BudgetsBackend, account_id: str, budget_name: str, notification: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         if budget_name not in self.budgets[account_id]:
-            raise NotFoundException(f"Unable to get subscribers: {budget_name} - the budget "
-                                    "doesn't exist.")
+            raise NotFoundException(
+                f"Unable to get subscribers: {budget_name} - the budget doesn't exist."
+            )
         for stored in self.budgets[account_id][budget_name].notifications:
             if _same_notification(stored.details, notification):
                 return list(stored.subscribers)  # type: ignore[arg-type]  # a list at runtime
@@ -154,7 +156,8 @@ def _add_budgets_calls() -> None:
 
     def describe_subscribers_for_notification(self: Any) -> str:
         subscribers = self.backend.describe_subscribers_for_notification(
-            self._get_param("AccountId"), self._get_param("BudgetName"),
+            self._get_param("AccountId"),
+            self._get_param("BudgetName"),
             self._get_param("Notification"),
         )
         return json.dumps({"Subscribers": subscribers})
@@ -200,12 +203,18 @@ def patch_kms_key_properties() -> None:
     from moto.kms.models import Key
 
     original = _require_classmethod(Key, "create_from_cloudformation_json", _KMS_GAP)
-    _require_params(original, ("resource_name", "cloudformation_json", "account_id",
-                               "region_name"), _KMS_GAP)
+    _require_params(
+        original, ("resource_name", "cloudformation_json", "account_id", "region_name"), _KMS_GAP
+    )
 
-    def create_from_cloudformation_json(cls: type[Key], resource_name: str,
-                                        cloudformation_json: dict[str, Any], account_id: str,
-                                        region_name: str, **kwargs: Any) -> Key:
+    def create_from_cloudformation_json(
+        cls: type[Key],
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Key:
         properties = dict(cloudformation_json.get("Properties") or {})
         if properties.get("Tags"):
             properties["Tags"] = [
@@ -214,8 +223,14 @@ def patch_kms_key_properties() -> None:
             ]
         if isinstance(properties.get("KeyPolicy"), dict):
             properties["KeyPolicy"] = json.dumps(properties["KeyPolicy"])
-        key: Key = original(cls, resource_name, {**cloudformation_json, "Properties": properties},
-                            account_id, region_name, **kwargs)
+        key: Key = original(
+            cls,
+            resource_name,
+            {**cloudformation_json, "Properties": properties},
+            account_id,
+            region_name,
+            **kwargs,
+        )
         return key
 
     Key.create_from_cloudformation_json = classmethod(  # type: ignore[assignment]
@@ -263,8 +278,13 @@ def patch_output_conditions() -> None:
                 continue  # the Output does not exist, so neither does its export
             export = output.get("Export")
             if export:
-                found.append(export_class(stack_id, clean_json(export.get("Name"), resources),
-                                          clean_json(output.get("Value"), resources)))
+                found.append(
+                    export_class(
+                        stack_id,
+                        clean_json(export.get("Name"), resources),
+                        clean_json(output.get("Value"), resources),
+                    )
+                )
         return found
 
     output_map.exports = property(exports)
@@ -300,8 +320,9 @@ class _StandIn:
         return attr in cls.ATTRIBUTES
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource: Any, *args: Any,
-                                        **kwargs: Any) -> Any:
+    def update_from_cloudformation_json(
+        cls, original_resource: Any, *args: Any, **kwargs: Any
+    ) -> Any:
         # moto redeploys nothing on stack set updates either; keep the resource as it is.
         return original_resource
 
@@ -337,17 +358,26 @@ class _WebAclStandIn(_StandIn):
         return wafv2_backends[account_id][GLOBAL_REGION if scope == "CLOUDFRONT" else region_name]
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str,
-                                        cloudformation_json: dict[str, Any], account_id: str,
-                                        region_name: str, **kwargs: Any) -> _WebAclStandIn:
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> _WebAclStandIn:
         props = cloudformation_json["Properties"]
         self = cls()
         self.scope = props["Scope"]
         self.acl = cls._backend(account_id, region_name, self.scope).create_web_acl(
-            name=props.get("Name") or resource_name, visibility_config=props["VisibilityConfig"],
-            default_action=props["DefaultAction"], scope=self.scope,
-            description=props.get("Description", ""), tags=props.get("Tags", []),
-            rules=props.get("Rules", []), association_config=props.get("AssociationConfig"),
+            name=props.get("Name") or resource_name,
+            visibility_config=props["VisibilityConfig"],
+            default_action=props["DefaultAction"],
+            scope=self.scope,
+            description=props.get("Description", ""),
+            tags=props.get("Tags", []),
+            rules=props.get("Rules", []),
+            association_config=props.get("AssociationConfig"),
             captcha_config=props.get("CaptchaConfig"),
             challenge_config=props.get("ChallengeConfig"),
             custom_response_bodies=props.get("CustomResponseBodies"),
@@ -376,9 +406,14 @@ class _DetectorStandIn(_StandIn):
     detector_id: str
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str,
-                                        cloudformation_json: dict[str, Any], account_id: str,
-                                        region_name: str, **kwargs: Any) -> _DetectorStandIn:
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> _DetectorStandIn:
         from moto.guardduty.models import guardduty_backends
 
         props = cloudformation_json["Properties"]
@@ -386,7 +421,8 @@ class _DetectorStandIn(_StandIn):
         self.detector_id = guardduty_backends[account_id][region_name].create_detector(
             enable=props["Enable"],
             finding_publishing_frequency=props.get("FindingPublishingFrequency", "SIX_HOURS"),
-            data_sources=props.get("DataSources", {}), tags=_tags_dict(props.get("Tags")),
+            data_sources=props.get("DataSources", {}),
+            tags=_tags_dict(props.get("Tags")),
             features=props.get("Features", []),
         )
         return self
@@ -416,29 +452,40 @@ class _AlarmStandIn(_StandIn):
     alarm: Any
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str,
-                                        cloudformation_json: dict[str, Any], account_id: str,
-                                        region_name: str, **kwargs: Any) -> _AlarmStandIn:
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> _AlarmStandIn:
         from moto.cloudwatch.models import cloudwatch_backends
 
         props = cloudformation_json["Properties"]
         self = cls()
         self.alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
-            name=props.get("AlarmName") or resource_name, namespace=props.get("Namespace"),
+            name=props.get("AlarmName") or resource_name,
+            namespace=props.get("Namespace"),
             metric_name=props.get("MetricName"),
             comparison_operator=props["ComparisonOperator"],
-            evaluation_periods=props["EvaluationPeriods"], period=props.get("Period"),
-            threshold=props.get("Threshold"), statistic=props.get("Statistic"),
+            evaluation_periods=props["EvaluationPeriods"],
+            period=props.get("Period"),
+            threshold=props.get("Threshold"),
+            statistic=props.get("Statistic"),
             description=props.get("AlarmDescription"),
-            dimensions=props.get("Dimensions", []), alarm_actions=props.get("AlarmActions", []),
+            dimensions=props.get("Dimensions", []),
+            alarm_actions=props.get("AlarmActions", []),
             metric_data_queries=_metric_data_queries(props.get("Metrics")),
             datapoints_to_alarm=props.get("DatapointsToAlarm"),
             extended_statistic=props.get("ExtendedStatistic"),
             ok_actions=props.get("OKActions"),
             insufficient_data_actions=props.get("InsufficientDataActions"),
-            unit=props.get("Unit"), actions_enabled=props.get("ActionsEnabled", True),
+            unit=props.get("Unit"),
+            actions_enabled=props.get("ActionsEnabled", True),
             treat_missing_data=props.get("TreatMissingData"),
-            threshold_metric_id=props.get("ThresholdMetricId"), tags=props.get("Tags"),
+            threshold_metric_id=props.get("ThresholdMetricId"),
+            tags=props.get("Tags"),
         )
         return self
 
@@ -469,18 +516,30 @@ def _metric_data_queries(metrics: list[dict[str, Any]] | None) -> list[Any] | No
             metric = metric_stat["Metric"]
             stat = MetricStat(
                 metric=Metric(
-                    metric_name=metric["MetricName"], namespace=metric["Namespace"],
-                    dimensions=[Dimension(d["Name"], d["Value"])
-                                for d in metric.get("Dimensions", [])],
+                    metric_name=metric["MetricName"],
+                    namespace=metric["Namespace"],
+                    dimensions=[
+                        Dimension(d["Name"], d["Value"]) for d in metric.get("Dimensions", [])
+                    ],
                 ),
-                period=metric_stat.get("Period"), stat=metric_stat.get("Stat"),
+                period=metric_stat.get("Period"),
+                stat=metric_stat.get("Stat"),
                 unit=metric_stat.get("Unit"),
             )
         # moto annotates label, period and return_data as str but stores whatever it is given.
-        optional: dict[str, Any] = {"label": query.get("Label"), "period": query.get("Period"),
-                                    "return_data": query.get("ReturnData")}
-        queries.append(MetricDataQuery(query_id=query["Id"], expression=query.get("Expression"),
-                                       metric_stat=stat, **optional))
+        optional: dict[str, Any] = {
+            "label": query.get("Label"),
+            "period": query.get("Period"),
+            "return_data": query.get("ReturnData"),
+        }
+        queries.append(
+            MetricDataQuery(
+                query_id=query["Id"],
+                expression=query.get("Expression"),
+                metric_stat=stat,
+                **optional,
+            )
+        )
     return queries
 
 
@@ -494,31 +553,83 @@ def _check_stand_in_internals() -> None:
     from moto.wafv2 import models as wafv2
 
     gap = _STAND_IN_GAP
-    for module, names in ((wafv2, ("wafv2_backends", "GLOBAL_REGION", "WAFV2Backend")),
-                          (guardduty, ("guardduty_backends", "GuardDutyBackend")),
-                          (cloudwatch, ("cloudwatch_backends", "CloudWatchBackend", "Dimension",
-                                        "Metric", "MetricStat", "MetricDataQuery"))):
+    for module, names in (
+        (wafv2, ("wafv2_backends", "GLOBAL_REGION", "WAFV2Backend")),
+        (guardduty, ("guardduty_backends", "GuardDutyBackend")),
+        (
+            cloudwatch,
+            (
+                "cloudwatch_backends",
+                "CloudWatchBackend",
+                "Dimension",
+                "Metric",
+                "MetricStat",
+                "MetricDataQuery",
+            ),
+        ),
+    ):
         for name in names:
             _require(module, name, gap)
-    _require_params(wafv2.WAFV2Backend.create_web_acl, (
-        "name", "visibility_config", "default_action", "scope", "description", "tags", "rules",
-        "association_config", "captcha_config", "challenge_config", "custom_response_bodies",
-        "token_domains"), gap)
+    _require_params(
+        wafv2.WAFV2Backend.create_web_acl,
+        (
+            "name",
+            "visibility_config",
+            "default_action",
+            "scope",
+            "description",
+            "tags",
+            "rules",
+            "association_config",
+            "captcha_config",
+            "challenge_config",
+            "custom_response_bodies",
+            "token_domains",
+        ),
+        gap,
+    )
     _require_params(wafv2.WAFV2Backend.delete_web_acl, ("name", "scope", "_id", "lock_token"), gap)
-    _require_params(guardduty.GuardDutyBackend.create_detector, (
-        "enable", "finding_publishing_frequency", "data_sources", "tags", "features"), gap)
+    _require_params(
+        guardduty.GuardDutyBackend.create_detector,
+        ("enable", "finding_publishing_frequency", "data_sources", "tags", "features"),
+        gap,
+    )
     _require_params(guardduty.GuardDutyBackend.delete_detector, ("detector_id",), gap)
-    _require_params(cloudwatch.CloudWatchBackend.put_metric_alarm, (
-        "name", "namespace", "metric_name", "comparison_operator", "evaluation_periods",
-        "period", "threshold", "statistic", "description", "dimensions", "alarm_actions",
-        "metric_data_queries", "datapoints_to_alarm", "extended_statistic", "ok_actions",
-        "insufficient_data_actions", "unit", "actions_enabled", "treat_missing_data",
-        "threshold_metric_id", "tags"), gap)
+    _require_params(
+        cloudwatch.CloudWatchBackend.put_metric_alarm,
+        (
+            "name",
+            "namespace",
+            "metric_name",
+            "comparison_operator",
+            "evaluation_periods",
+            "period",
+            "threshold",
+            "statistic",
+            "description",
+            "dimensions",
+            "alarm_actions",
+            "metric_data_queries",
+            "datapoints_to_alarm",
+            "extended_statistic",
+            "ok_actions",
+            "insufficient_data_actions",
+            "unit",
+            "actions_enabled",
+            "treat_missing_data",
+            "threshold_metric_id",
+            "tags",
+        ),
+        gap,
+    )
     _require_params(cloudwatch.CloudWatchBackend.delete_alarms, ("alarm_names",), gap)
     _require_params(cloudwatch.MetricStat.__init__, ("metric", "period", "stat", "unit"), gap)
     _require_params(cloudwatch.Metric.__init__, ("metric_name", "namespace", "dimensions"), gap)
-    _require_params(cloudwatch.MetricDataQuery.__init__, (
-        "query_id", "label", "period", "return_data", "expression", "metric_stat"), gap)
+    _require_params(
+        cloudwatch.MetricDataQuery.__init__,
+        ("query_id", "label", "period", "return_data", "expression", "metric_stat"),
+        gap,
+    )
 
 
 def register_stand_ins() -> None:
@@ -536,13 +647,18 @@ def register_stand_ins() -> None:
     from moto.core.common_models import CloudFormationModel
 
     gap = _STAND_IN_GAP
-    caches = [_require(parsing, name, gap)
-              for name in ("get_model_list", "get_model_map", "get_name_type_map")]
+    caches = [
+        _require(parsing, name, gap)
+        for name in ("get_model_list", "get_model_map", "get_name_type_map")
+    ]
     if not all(callable(getattr(cache, "cache_clear", None)) for cache in caches):
         raise MotoGapError(gap, "moto's CloudFormation model lookups are no longer lru_caches")
     _check_stand_in_internals()
-    native = {model.cloudformation_type() for model in CloudFormationModel.__subclasses__()
-              if model not in _stand_ins}
+    native = {
+        model.cloudformation_type()
+        for model in CloudFormationModel.__subclasses__()
+        if model not in _stand_ins
+    }
     already = sorted(native & {mixin.CFN_TYPE for mixin in _STAND_IN_MIXINS})
     if already:
         raise MotoGapError(gap, f"moto now models {', '.join(already)} itself")
@@ -553,8 +669,13 @@ def register_stand_ins() -> None:
         # Direct subclasses of CloudFormationModel, as moto requires. Its metaclass files every
         # model under the service named by the second part of __module__ (here "sandbox"), so
         # __module__ must be a dotted module path: this module's is.
-        _stand_ins.append(metaclass(name, (mixin, CloudFormationModel),
-                                    {"__module__": __name__, "__doc__": mixin.__doc__}))
+        _stand_ins.append(
+            metaclass(
+                name,
+                (mixin, CloudFormationModel),
+                {"__module__": __name__, "__doc__": mixin.__doc__},
+            )
+        )
     for cache in caches:
         cache.cache_clear()  # moto caches its model list; make it see the stand-ins
 
@@ -617,13 +738,19 @@ def patch_stack_instance_parameters() -> None:
             return dict(parameters)
         return {p["ParameterKey"]: p.get("ParameterValue", "") for p in parameters or []}
 
-    def create_stack_instances(self: Any, accounts: list[str], regions: list[str],
-                               deployment_targets: Any, parameters: Any) -> Any:
+    def create_stack_instances(
+        self: Any, accounts: list[str], regions: list[str], deployment_targets: Any, parameters: Any
+    ) -> Any:
         overrides = list(parameters or [])
         merged = {**as_dict(self.parameters), **as_dict(overrides)}
         before = {(i.account_id, i.region_name) for i in self.stack_instances}
-        result = create(self, accounts, regions, deployment_targets,
-                        [{"ParameterKey": k, "ParameterValue": v} for k, v in merged.items()])
+        result = create(
+            self,
+            accounts,
+            regions,
+            deployment_targets,
+            [{"ParameterKey": k, "ParameterValue": v} for k, v in merged.items()],
+        )
         for instance in self.stack_instances:
             if (instance.account_id, instance.region_name) not in before:
                 instance.parameters = overrides

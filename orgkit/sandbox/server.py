@@ -47,8 +47,9 @@ class Sandbox:
             aws_secret_access_key="testing",
         )
 
-    def member_client(self, account_id: str, service: str,
-                      role: str = "OrganizationAccountAccessRole") -> Any:
+    def member_client(
+        self, account_id: str, service: str, role: str = "OrganizationAccountAccessRole"
+    ) -> Any:
         """A raw boto3 client acting inside a member account (through its access role)."""
         credentials = self.client("sts").assume_role(
             RoleArn=f"arn:aws:iam::{account_id}:role/{role}", RoleSessionName="sandbox"
@@ -65,12 +66,15 @@ class Sandbox:
     def inventory(self, account_id: str) -> dict[str, list[str]]:
         """What stands in a member account (read with its own credentials), for people."""
         tables = self.member_client(account_id, "dynamodb").list_tables()["TableNames"]
-        buckets = [b["Name"] for b in
-                   self.member_client(account_id, "s3").list_buckets().get("Buckets", [])]
-        roles = [r["RoleName"] for r in
-                 self.member_client(account_id, "iam").list_roles()["Roles"]]
-        stacks = [s["StackName"] for s in self.member_client(
-            account_id, "cloudformation").describe_stacks()["Stacks"]]
+        buckets = [
+            b["Name"]
+            for b in self.member_client(account_id, "s3").list_buckets().get("Buckets", [])
+        ]
+        roles = [r["RoleName"] for r in self.member_client(account_id, "iam").list_roles()["Roles"]]
+        stacks = [
+            s["StackName"]
+            for s in self.member_client(account_id, "cloudformation").describe_stacks()["Stacks"]
+        ]
         return {"stacks": stacks, "tables": tables, "buckets": buckets, "roles": roles}
 
     def reset(self, seed: int | None = None) -> None:
@@ -114,8 +118,10 @@ def running_sandbox(port: int = 0) -> Iterator[Sandbox]:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError as exc:
-                raise OrgkitError(f"cannot start the sandbox on 127.0.0.1:{port}: {exc.strerror}",
-                                  hint="Choose another --port, or 0 for any free port.") from exc
+                raise OrgkitError(
+                    f"cannot start the sandbox on 127.0.0.1:{port}: {exc.strerror}",
+                    hint="Choose another --port, or 0 for any free port.",
+                ) from exc
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()

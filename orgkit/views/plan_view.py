@@ -24,8 +24,10 @@ def print_plan(console: Console, plan: Plan) -> None:
     """Print the plan grouped by kind, then held-back changes, unmanaged things, warnings."""
     if plan.empty:
         if plan.held_back:
-            console.print("[bold yellow]No changes without flags.[/] The organization differs "
-                          "from org.yaml only by the destructive changes held back below.")
+            console.print(
+                "[bold yellow]No changes without flags.[/] The organization differs "
+                "from org.yaml only by the destructive changes held back below."
+            )
         else:
             console.print("[bold green]No changes.[/] The organization matches org.yaml.")
     else:
@@ -53,8 +55,9 @@ def print_plan(console: Console, plan: Plan) -> None:
             console.print(Text(f"  {change.action.symbol} {change.address}  ({flag})", "red"))
     if plan.unmanaged:
         console.print()
-        console.print(Text(f"Unmanaged (not in org.yaml, left alone): {len(plan.unmanaged)}",
-                           "bold dim"))
+        console.print(
+            Text(f"Unmanaged (not in org.yaml, left alone): {len(plan.unmanaged)}", "bold dim")
+        )
         for item in plan.unmanaged:
             console.print(Text(f"  ? {item.address}  {item.detail}", "dim"))
     for warning in plan.warnings:

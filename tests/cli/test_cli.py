@@ -19,8 +19,7 @@ GOLDEN = Path(__file__).parent / "golden"
 
 def run(config: Path, *args: str, input: str | None = None):  # noqa: A002
     runner = CliRunner()
-    return runner.invoke(cli, ["--config", str(config), *args], input=input,
-                         catch_exceptions=False)
+    return runner.invoke(cli, ["--config", str(config), *args], input=input, catch_exceptions=False)
 
 
 def stable(plan: dict) -> dict:
@@ -97,11 +96,12 @@ def test_saved_plan_round_trip_and_refusal(sandbox: Sandbox, seed_dir: Path) -> 
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (lambda d: d["accounts"][0].update(email="not-an-email"),
-         "org.yaml:{line}: accounts[0].email:"),
+        (
+            lambda d: d["accounts"][0].update(email="not-an-email"),
+            "org.yaml:{line}: accounts[0].email:",
+        ),
         (lambda d: d["accounts"][1].update(ou="/Prod"), "unknown OU '/Prod'"),
-        (lambda d: d["organization"].update(colour="blue"),
-         "organization.colour: unknown field"),
+        (lambda d: d["organization"].update(colour="blue"), "organization.colour: unknown field"),
     ],
     ids=["bad-email", "unknown-ou", "unknown-field"],
 )
@@ -166,8 +166,11 @@ def test_validate_fails_on_a_cfn_lint_error_naming_the_template(
     seed_dir: Path, aws_calls: list[str]
 ) -> None:
     template = seed_dir / "templates" / "security-baseline.yaml.j2"
-    template.write_text(template.read_text().replace(
-        "FindingPublishingFrequency: FIFTEEN_MINUTES", "FindingPublishingFrequency: HOURLY"))
+    template.write_text(
+        template.read_text().replace(
+            "FindingPublishingFrequency: FIFTEEN_MINUTES", "FindingPublishingFrequency: HOURLY"
+        )
+    )
     result = run(seed_dir / "org.yaml", "validate")
     assert result.exit_code == 1
     assert "templates/security-baseline.yaml.j2 (rendered for security-baseline):" in result.stderr
@@ -195,10 +198,16 @@ def test_drift_exit_codes_and_json(sandbox: Sandbox, seed_dir: Path) -> None:
     org = sandbox.client("organizations")
     root = org.list_roots()["Roots"][0]["Id"]
     org.create_organizational_unit(ParentId=root, Name="Shadow")
-    policy = next(p for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]
-                  if p["Name"] == "sandbox-cost-guard")
-    sandbox_ou = next(o for o in org.list_organizational_units_for_parent(ParentId=root)[
-        "OrganizationalUnits"] if o["Name"] == "Sandbox")
+    policy = next(
+        p
+        for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]
+        if p["Name"] == "sandbox-cost-guard"
+    )
+    sandbox_ou = next(
+        o
+        for o in org.list_organizational_units_for_parent(ParentId=root)["OrganizationalUnits"]
+        if o["Name"] == "Sandbox"
+    )
     org.detach_policy(PolicyId=policy["Id"], TargetId=sandbox_ou["Id"])
 
     drifted = run(config, "drift", "--json")
@@ -239,8 +248,11 @@ def test_apply_lints_templates_before_any_write(
     sandbox: Sandbox, seed_dir: Path, aws_calls: list[str]
 ) -> None:
     template = seed_dir / "templates" / "security-baseline.yaml.j2"
-    template.write_text(template.read_text().replace(
-        "FindingPublishingFrequency: FIFTEEN_MINUTES", "FindingPublishingFrequency: HOURLY"))
+    template.write_text(
+        template.read_text().replace(
+            "FindingPublishingFrequency: FIFTEEN_MINUTES", "FindingPublishingFrequency: HOURLY"
+        )
+    )
     result = run(seed_dir / "org.yaml", "apply", "--yes")
     assert result.exit_code == 1
     assert "templates/security-baseline.yaml.j2 (rendered for security-baseline)" in result.stderr

@@ -37,8 +37,10 @@ ORG = textwrap.dedent("""\
         ou: /Sandbox
         environment: sandbox
     """)
-DENY_LEAVE = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}]}
+DENY_LEAVE = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}],
+}
 
 
 @pytest.fixture
@@ -68,15 +70,17 @@ def moved_by_hand(box: Sandbox) -> None:
     """Play goes to /Prod by hand, so a fresh plan moves it back (one update)."""
     org = box.client("organizations")
     root = org.list_roots()["Roots"][0]["Id"]
-    ous = {o["Name"]: o["Id"] for o in
-           org.list_organizational_units_for_parent(ParentId=root)["OrganizationalUnits"]}
+    ous = {
+        o["Name"]: o["Id"]
+        for o in org.list_organizational_units_for_parent(ParentId=root)["OrganizationalUnits"]
+    }
     play = account_ids(box)["play@example.com"]
-    org.move_account(AccountId=play, SourceParentId=ous["Sandbox"],
-                     DestinationParentId=ous["Prod"])
+    org.move_account(AccountId=play, SourceParentId=ous["Sandbox"], DestinationParentId=ous["Prod"])
 
 
-def refused(config: Path, plan_file: Path, data: dict[str, Any], calls: list[str],
-            message: str, *flags: str) -> None:
+def refused(
+    config: Path, plan_file: Path, data: dict[str, Any], calls: list[str], message: str, *flags: str
+) -> None:
     plan_file.write_text(json.dumps(data))
     calls.clear()
     result = run(config, "apply", "--yes", "--plan", str(plan_file), *flags)
@@ -90,28 +94,45 @@ def add_closure(box: Sandbox) -> Callable[[dict[str, Any]], None]:
     app = account_ids(box)["app@example.com"]
 
     def edit(data: dict[str, Any]) -> None:
-        data["changes"].append({
-            "address": 'account["app@example.com"]', "kind": "account", "action": "delete",
-            "before": {"email": "app@example.com", "name": "App", "id": app, "ou": "/Prod"},
-            "after": {"state": "closed"}, "destructive": False})
+        data["changes"].append(
+            {
+                "address": 'account["app@example.com"]',
+                "kind": "account",
+                "action": "delete",
+                "before": {"email": "app@example.com", "name": "App", "id": app, "ou": "/Prod"},
+                "after": {"state": "closed"},
+                "destructive": False,
+            }
+        )
+
     return edit
 
 
-def test_an_added_change_is_refused(small: Path, sandbox: Sandbox,
-                                    aws_calls: list[str]) -> None:
+def test_an_added_change_is_refused(small: Path, sandbox: Sandbox, aws_calls: list[str]) -> None:
     moved_by_hand(sandbox)
     plan_file, data = saved(small)
     add_closure(sandbox)(data)
     refused(small, plan_file, data, aws_calls, "not what a fresh plan would do now")
     # Not even with the flag the closure would need: the file never decides what runs.
-    refused(small, plan_file, data, aws_calls, "not what a fresh plan would do now",
-            "--allow-close-accounts")
-    assert sandbox.client("organizations").describe_account(
-        AccountId=account_ids(sandbox)["app@example.com"])["Account"]["Status"] == "ACTIVE"
+    refused(
+        small,
+        plan_file,
+        data,
+        aws_calls,
+        "not what a fresh plan would do now",
+        "--allow-close-accounts",
+    )
+    assert (
+        sandbox.client("organizations").describe_account(
+            AccountId=account_ids(sandbox)["app@example.com"]
+        )["Account"]["Status"]
+        == "ACTIVE"
+    )
 
 
-def test_a_swapped_account_id_is_refused(small: Path, sandbox: Sandbox,
-                                         aws_calls: list[str]) -> None:
+def test_a_swapped_account_id_is_refused(
+    small: Path, sandbox: Sandbox, aws_calls: list[str]
+) -> None:
     moved_by_hand(sandbox)
     plan_file, data = saved(small)
     [move] = data["changes"]
@@ -121,12 +142,16 @@ def test_a_swapped_account_id_is_refused(small: Path, sandbox: Sandbox,
     refused(small, plan_file, data, aws_calls, "not what a fresh plan would do now")
 
 
-def test_a_flipped_destructive_flag_is_refused(small: Path, sandbox: Sandbox,
-                                               aws_calls: list[str]) -> None:
+def test_a_flipped_destructive_flag_is_refused(
+    small: Path, sandbox: Sandbox, aws_calls: list[str]
+) -> None:
     org = sandbox.client("organizations")
     root = org.list_roots()["Roots"][0]["Id"]
-    policy = next(p for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]
-                  if p["Name"] == "deny-leave")
+    policy = next(
+        p
+        for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]
+        if p["Name"] == "deny-leave"
+    )
     org.attach_policy(PolicyId=policy["Id"], TargetId=root)  # undeclared: a detach is planned
     plan_file, data = saved(small, "--allow-destroy")
     [detach] = data["changes"]
@@ -138,19 +163,24 @@ def test_a_flipped_destructive_flag_is_refused(small: Path, sandbox: Sandbox,
     assert root in {t["TargetId"] for t in targets}
 
 
-def test_a_plan_made_with_a_flag_needs_it_at_apply(small: Path, sandbox: Sandbox,
-                                                   aws_calls: list[str]) -> None:
+def test_a_plan_made_with_a_flag_needs_it_at_apply(
+    small: Path, sandbox: Sandbox, aws_calls: list[str]
+) -> None:
     org = sandbox.client("organizations")
     root = org.list_roots()["Roots"][0]["Id"]
-    policy = next(p for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]
-                  if p["Name"] == "deny-leave")
+    policy = next(
+        p
+        for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]
+        if p["Name"] == "deny-leave"
+    )
     org.attach_policy(PolicyId=policy["Id"], TargetId=root)
     plan_file, data = saved(small, "--allow-destroy")
     refused(small, plan_file, data, aws_calls, "not what a fresh plan would do now")
     result = run(small, "apply", "--yes", "--plan", str(plan_file), "--allow-destroy")
     assert result.exit_code == 0, result.output
-    assert root not in {t["TargetId"] for t in
-                        org.list_targets_for_policy(PolicyId=policy["Id"])["Targets"]}
+    assert root not in {
+        t["TargetId"] for t in org.list_targets_for_policy(PolicyId=policy["Id"])["Targets"]
+    }
 
 
 @pytest.mark.parametrize(
@@ -164,9 +194,13 @@ def test_a_plan_made_with_a_flag_needs_it_at_apply(small: Path, sandbox: Sandbox
     ],
     ids=["newer-version", "no-version", "unknown-field", "unknown-kind", "unknown-action"],
 )
-def test_a_malformed_plan_is_refused(small: Path, sandbox: Sandbox, aws_calls: list[str],
-                                     edit: Callable[[dict[str, Any]], None],
-                                     message: str) -> None:
+def test_a_malformed_plan_is_refused(
+    small: Path,
+    sandbox: Sandbox,
+    aws_calls: list[str],
+    edit: Callable[[dict[str, Any]], None],
+    message: str,
+) -> None:
     moved_by_hand(sandbox)
     plan_file, data = saved(small)
     edit(data)

@@ -41,42 +41,71 @@ def hand_changes(box: Sandbox, seed_dir: Path) -> None:
     to a role, change a budget and a stack set's roles, leave an OU behind."""
     org = box.client("organizations")
     root = org.list_roots()["Roots"][0]["Id"]
-    ous = {o["Name"]: o["Id"] for o in
-           org.list_organizational_units_for_parent(ParentId=root)["OrganizationalUnits"]}
+    ous = {
+        o["Name"]: o["Id"]
+        for o in org.list_organizational_units_for_parent(ParentId=root)["OrganizationalUnits"]
+    }
     ids = account_ids(box)
-    org.move_account(AccountId=ids[PROD], SourceParentId=ous["Production"],
-                     DestinationParentId=ous["Sandbox"])
+    org.move_account(
+        AccountId=ids[PROD], SourceParentId=ous["Production"], DestinationParentId=ous["Sandbox"]
+    )
     org.create_organizational_unit(ParentId=root, Name="Shadow")
-    policy = next(p for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]
-                  if p["Name"] == "deny-leave-organization")
+    policy = next(
+        p
+        for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]
+        if p["Name"] == "deny-leave-organization"
+    )
     document = json.loads(org.describe_policy(PolicyId=policy["Id"])["Policy"]["Content"])
-    document["Statement"][0]["Action"] = ["organizations:LeaveOrganization",
-                                          "organizations:DeleteOrganization"]
+    document["Statement"][0]["Action"] = [
+        "organizations:LeaveOrganization",
+        "organizations:DeleteOrganization",
+    ]
     org.update_policy(PolicyId=policy["Id"], Content=json.dumps(document))
 
     iam = box.member_client(ids[PROD], "iam")
-    loose = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
-         "Action": "sts:AssumeRole"}]}
+    loose = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
     iam.update_assume_role_policy(RoleName=DEPLOY, PolicyDocument=json.dumps(loose))
-    iam.put_role_policy(RoleName=DEPLOY, PolicyName="break-glass", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17",
-         "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    iam.put_role_policy(
+        RoleName=DEPLOY,
+        PolicyName="break-glass",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            }
+        ),
+    )
 
     budgets = box.client("budgets")
     name = f"orgkit-monthly-{ids['themisguard-dev@delatsi-llc.com']}"
     budget = budgets.describe_budget(AccountId=MANAGEMENT, BudgetName=name)["Budget"]
-    budgets.update_budget(AccountId=MANAGEMENT, NewBudget={
-        **{k: budget[k] for k in ("BudgetName", "TimeUnit", "BudgetType", "CostFilters")},
-        "BudgetLimit": {"Amount": "250.00", "Unit": "USD"}})
+    budgets.update_budget(
+        AccountId=MANAGEMENT,
+        NewBudget={
+            **{k: budget[k] for k in ("BudgetName", "TimeUnit", "BudgetType", "CostFilters")},
+            "BudgetLimit": {"Amount": "250.00", "Unit": "USD"},
+        },
+    )
 
     cfn = box.client("cloudformation")
     live = cfn.describe_stack_set(StackSetName="log-archive")["StackSet"]
     cfn.update_stack_set(
-        StackSetName="log-archive", TemplateBody=live["TemplateBody"],
-        Parameters=live.get("Parameters", []), Capabilities=live.get("Capabilities", []),
+        StackSetName="log-archive",
+        TemplateBody=live["TemplateBody"],
+        Parameters=live.get("Parameters", []),
+        Capabilities=live.get("Capabilities", []),
         AdministrationRoleARN=f"arn:aws:iam::{MANAGEMENT}:role/SomeoneElsesAdminRole",
-        ExecutionRoleName=live["ExecutionRoleName"])
+        ExecutionRoleName=live["ExecutionRoleName"],
+    )
 
 
 def test_text_plan_and_drift_after_hand_changes(sandbox: Sandbox, seed_dir: Path) -> None:

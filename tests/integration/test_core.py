@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from tests.helpers import RecordingReporter, edit_yaml, is_write, replan, sides
 from tests.helpers import converge as apply
 
 
-def live_tree(box: Sandbox) -> dict[str, object]:
+def live_tree(box: Sandbox) -> dict[str, Any]:
     """The organization as raw boto3 sees it: OU paths, accounts by email, policies."""
     org = box.client("organizations")
     root = org.list_roots()["Roots"][0]
@@ -24,9 +25,7 @@ def live_tree(box: Sandbox) -> dict[str, object]:
     queue = [root["Id"]]
     while queue:
         parent = queue.pop()
-        for ou in org.list_organizational_units_for_parent(ParentId=parent)[
-            "OrganizationalUnits"
-        ]:
+        for ou in org.list_organizational_units_for_parent(ParentId=parent)["OrganizationalUnits"]:
             paths[ou["Id"]] = paths[parent].rstrip("/") + "/" + ou["Name"]
             queue.append(ou["Id"])
     accounts = {}
@@ -56,7 +55,11 @@ def test_seed_org_applies_and_converges(sandbox: Sandbox, seed_dir: Path) -> Non
     tree = live_tree(sandbox)
     assert {t["Type"] for t in tree["root"]["PolicyTypes"]} >= {"SERVICE_CONTROL_POLICY"}
     assert set(tree["paths"].values()) == {
-        "/", "/Security", "/Production", "/Non-Production", "/Sandbox"
+        "/",
+        "/Security",
+        "/Production",
+        "/Non-Production",
+        "/Sandbox",
     }
     spec = after.config.spec
     for account in spec.accounts:
@@ -96,8 +99,11 @@ def test_out_of_band_changes_are_planned_back(sandbox: Sandbox, seed_dir: Path) 
     # Move ThemisGuard Production to the Sandbox OU, edit an SCP, detach another.
     _, _, prod_id = tree["accounts"]["themisguard-prod@delatsi-llc.com"]
     ou_ids = {path: i for i, path in tree["paths"].items()}
-    org.move_account(AccountId=prod_id, SourceParentId=ou_ids["/Production"],
-                     DestinationParentId=ou_ids["/Sandbox"])
+    org.move_account(
+        AccountId=prod_id,
+        SourceParentId=ou_ids["/Production"],
+        DestinationParentId=ou_ids["/Sandbox"],
+    )
     policy_id, content, _ = tree["policies"]["deny-root-user"]
     content["Statement"][0]["Action"] = "s3:*"
     org.update_policy(PolicyId=policy_id, Content=json.dumps(content))
@@ -109,8 +115,11 @@ def test_out_of_band_changes_are_planned_back(sandbox: Sandbox, seed_dir: Path) 
     assert changes == {
         ("account", Action.UPDATE, 'account["themisguard-prod@delatsi-llc.com"]'),
         ("policy", Action.UPDATE, 'policy["deny-root-user"]'),
-        ("policy_attachment", Action.CREATE,
-         'policy_attachment["sandbox-cost-guard" -> "/Sandbox"]'),
+        (
+            "policy_attachment",
+            Action.CREATE,
+            'policy_attachment["sandbox-cost-guard" -> "/Sandbox"]',
+        ),
     }
     move = next(c for c in planned.plan.changes if c.kind == "account")
     assert (sides(move)[0]["ou"], sides(move)[1]["ou"]) == ("/Sandbox", "/Production")
@@ -151,8 +160,9 @@ def test_saved_plan_applies_when_unchanged(sandbox: Sandbox, seed_dir: Path) -> 
     config = seed_dir / "org.yaml"
     saved = seed_dir / "plan.json"
     saved.write_text(json.dumps(replan(config).plan.to_dict()))
-    applied, _, after = workflow.apply(config, AwsContext(), PlanOptions(), RecordingReporter(),
-                                       saved_path=saved)
+    applied, _, after = workflow.apply(
+        config, AwsContext(), PlanOptions(), RecordingReporter(), saved_path=saved
+    )
     assert applied.changes and after is not None and after.empty
 
 
@@ -243,8 +253,12 @@ def test_many_accounts_are_read_across_pages(sandbox: Sandbox, seed_dir: Path) -
 
     def many(data: dict) -> None:
         data["accounts"] += [
-            {"name": f"Load {i:02d}", "email": f"load-{i:02d}@delatsi-llc.com",
-             "ou": "/Sandbox", "environment": "sandbox"}
+            {
+                "name": f"Load {i:02d}",
+                "email": f"load-{i:02d}@delatsi-llc.com",
+                "ou": "/Sandbox",
+                "environment": "sandbox",
+            }
             for i in range(30)
         ]
 

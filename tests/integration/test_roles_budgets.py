@@ -25,8 +25,6 @@ ADMINISTRATION = "AWSCloudFormationStackSetAdministrationRole"
 DEPLOY = "ThemisGuardDeploymentRole"
 
 
-
-
 @pytest.fixture
 def applied(sandbox: Sandbox, seed_dir: Path) -> Path:
     config = seed_dir / "org.yaml"
@@ -51,9 +49,7 @@ def test_every_account_has_its_roles_checked_with_its_own_credentials(
         iam = sandbox.member_client(account_id, "iam")
         execution = iam.get_role(RoleName=EXECUTION)["Role"]
         statement = execution["AssumeRolePolicyDocument"]["Statement"][0]
-        assert statement["Principal"] == {
-            "AWS": f"arn:aws:iam::{MANAGEMENT}:role/{ADMINISTRATION}"
-        }
+        assert statement["Principal"] == {"AWS": f"arn:aws:iam::{MANAGEMENT}:role/{ADMINISTRATION}"}
         assert {"Key": "ManagedBy", "Value": "orgkit"} in execution["Tags"]
         if email.startswith("themisguard-"):
             role = iam.get_role(RoleName=DEPLOY)["Role"]
@@ -61,16 +57,20 @@ def test_every_account_has_its_roles_checked_with_its_own_credentials(
                 f"arn:aws:iam::{account_id}:policy/{DEPLOY}Boundary"
             )
             trust = role["AssumeRolePolicyDocument"]["Statement"]
-            assert [s["Principal"] for s in trust] == [{
-                "Federated": f"arn:aws:iam::{account_id}:oidc-provider/"
-                             "token.actions.githubusercontent.com"
-            }]
+            assert [s["Principal"] for s in trust] == [
+                {
+                    "Federated": f"arn:aws:iam::{account_id}:oidc-provider/"
+                    "token.actions.githubusercontent.com"
+                }
+            ]
             environment = email.split("-")[1].split("@")[0]
             subjects = trust[0]["Condition"]["StringLike"][
-                "token.actions.githubusercontent.com:sub"]
+                "token.actions.githubusercontent.com:sub"
+            ]
             assert f"repo:delatsi-llc/themisguard:environment:{environment}" in subjects
-            assert not [s for s in subjects if s.endswith(":environment:prod")
-                        and environment != "prod"]
+            assert not [
+                s for s in subjects if s.endswith(":environment:prod") and environment != "prod"
+            ]
             providers = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
             assert len(providers) == 1
             permissions = iam.get_role_policy(RoleName=DEPLOY, PolicyName="orgkit-permissions")
@@ -88,9 +88,12 @@ def test_every_account_has_its_budget_in_the_management_account(
     budgets = sandbox.client("budgets")
     found = {b["BudgetName"]: b for b in budgets.describe_budgets(AccountId=MANAGEMENT)["Budgets"]}
     expected = {
-        "log-archive@delatsi-llc.com": 100, "themisguard-dev@delatsi-llc.com": 100,
-        "themisguard-staging@delatsi-llc.com": 200, "themisguard-prod@delatsi-llc.com": 500,
-        "sandbox-personal@delatsi-llc.com": 50, "shared-services-dev@delatsi-llc.com": 150,
+        "log-archive@delatsi-llc.com": 100,
+        "themisguard-dev@delatsi-llc.com": 100,
+        "themisguard-staging@delatsi-llc.com": 200,
+        "themisguard-prod@delatsi-llc.com": 500,
+        "sandbox-personal@delatsi-llc.com": 50,
+        "shared-services-dev@delatsi-llc.com": 150,
     }
     assert len(found) == 10
     for email, amount in expected.items():
@@ -98,13 +101,21 @@ def test_every_account_has_its_budget_in_the_management_account(
         assert float(budget["BudgetLimit"]["Amount"]) == amount
         assert budget["CostFilters"] == {"LinkedAccount": [ids[email]]}
         notifications = budgets.describe_notifications_for_budget(
-            AccountId=MANAGEMENT, BudgetName=budget["BudgetName"])["Notifications"]
+            AccountId=MANAGEMENT, BudgetName=budget["BudgetName"]
+        )["Notifications"]
         assert sorted((n["NotificationType"], n["Threshold"]) for n in notifications) == [
-            ("ACTUAL", 80), ("ACTUAL", 100), ("FORECASTED", 100)]
+            ("ACTUAL", 80),
+            ("ACTUAL", 100),
+            ("FORECASTED", 100),
+        ]
     # Budgets live in the management account, none in the member accounts themselves.
     member = sandbox.member_client(ids["themisguard-prod@delatsi-llc.com"], "budgets")
-    assert member.describe_budgets(
-        AccountId=ids["themisguard-prod@delatsi-llc.com"]).get("Budgets", []) == []
+    assert (
+        member.describe_budgets(AccountId=ids["themisguard-prod@delatsi-llc.com"]).get(
+            "Budgets", []
+        )
+        == []
+    )
 
 
 def test_loosened_trust_and_deleted_budget_are_planned_back(
@@ -113,13 +124,21 @@ def test_loosened_trust_and_deleted_budget_are_planned_back(
     ids = account_ids(sandbox)
     prod = ids["themisguard-prod@delatsi-llc.com"]
     iam = sandbox.member_client(prod, "iam")
-    loose = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
-         "Action": "sts:AssumeRole"}]}
+    loose = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
     iam.update_assume_role_policy(RoleName=DEPLOY, PolicyDocument=json.dumps(loose))
     iam.delete_role_policy(RoleName=EXECUTION, PolicyName="orgkit-permissions")
-    sandbox.client("budgets").delete_budget(AccountId=MANAGEMENT,
-                                            BudgetName=f"orgkit-monthly-{prod}")
+    sandbox.client("budgets").delete_budget(
+        AccountId=MANAGEMENT, BudgetName=f"orgkit-monthly-{prod}"
+    )
 
     planned = workflow.make_plan(applied, AwsContext(), PlanOptions())
     changes = {c.address: c for c in planned.plan.changes}
@@ -148,15 +167,17 @@ def test_amount_and_threshold_changes_are_updates_that_converged(
     planned = workflow.make_plan(applied, AwsContext(), PlanOptions())
     kinds = {(c.kind, c.action) for c in planned.plan.changes}
     assert kinds == {("budget", Action.UPDATE)}
-    dev = next(c for c in planned.plan.changes
-               if c.address == 'budget["themisguard-dev@delatsi-llc.com"]')
+    dev = next(
+        c for c in planned.plan.changes if c.address == 'budget["themisguard-dev@delatsi-llc.com"]'
+    )
     assert (sides(dev)[0]["amount"], sides(dev)[1]["amount"]) == (100.0, 90.0)
     assert len(planned.plan.changes) == 10  # the threshold changed for every account
 
     converged(applied)
     prod = account_ids(sandbox)["themisguard-dev@delatsi-llc.com"]
     budget = sandbox.client("budgets").describe_budget(
-        AccountId=MANAGEMENT, BudgetName=f"orgkit-monthly-{prod}")["Budget"]
+        AccountId=MANAGEMENT, BudgetName=f"orgkit-monthly-{prod}"
+    )["Budget"]
     assert float(budget["BudgetLimit"]["Amount"]) == 90
 
 
@@ -179,14 +200,19 @@ def test_github_trust_can_be_replaced_by_ci_principals(sandbox: Sandbox, applied
     org_id = planned.live.organization_id
     prod = account_ids(sandbox)["themisguard-prod@delatsi-llc.com"]
     trust = sandbox.member_client(prod, "iam").get_role(RoleName=DEPLOY)["Role"][
-        "AssumeRolePolicyDocument"]
-    assert trust["Statement"] == [{
-        "Sid": "CiPrincipals", "Effect": "Allow",
-        "Principal": {"AWS": ["arn:aws:iam::222233334444:role/ci"]},
-        "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"sts:ExternalId": "themisguard-ci",
-                                       "aws:PrincipalOrgID": org_id}},
-    }]
+        "AssumeRolePolicyDocument"
+    ]
+    assert trust["Statement"] == [
+        {
+            "Sid": "CiPrincipals",
+            "Effect": "Allow",
+            "Principal": {"AWS": ["arn:aws:iam::222233334444:role/ci"]},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"sts:ExternalId": "themisguard-ci", "aws:PrincipalOrgID": org_id}
+            },
+        }
+    ]
 
 
 def test_policies_added_by_hand_to_an_orgkit_role_are_planned_away(
@@ -194,8 +220,10 @@ def test_policies_added_by_hand_to_an_orgkit_role_are_planned_away(
 ) -> None:
     prod = account_ids(sandbox)["themisguard-prod@delatsi-llc.com"]
     iam = sandbox.member_client(prod, "iam")
-    wide = {"Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    wide = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
     iam.put_role_policy(RoleName=DEPLOY, PolicyName="break-glass", PolicyDocument=json.dumps(wide))
     managed = iam.create_policy(PolicyName="Everything", PolicyDocument=json.dumps(wide))
     iam.attach_role_policy(RoleName=DEPLOY, PolicyArn=managed["Policy"]["Arn"])
@@ -204,7 +232,9 @@ def test_policies_added_by_hand_to_an_orgkit_role_are_planned_away(
     [change] = planned.plan.changes
     assert change.to_dict()["before"]["differs"] == ["extra_policies"]
     assert change.to_dict()["before"]["extra_policies"] == [
-        "inline:break-glass", f"managed:{managed['Policy']['Arn']}"]
+        "inline:break-glass",
+        f"managed:{managed['Policy']['Arn']}",
+    ]
     converged(applied)
     assert iam.list_role_policies(RoleName=DEPLOY)["PolicyNames"] == ["orgkit-permissions"]
     assert iam.list_attached_role_policies(RoleName=DEPLOY)["AttachedPolicies"] == []
@@ -214,14 +244,29 @@ def test_budget_period_changed_by_hand_converges(sandbox: Sandbox, applied: Path
     # UpdateBudget is a sandbox extension (moto lacks it): this checks what orgkit sends.
     dev = account_ids(sandbox)["themisguard-dev@delatsi-llc.com"]
     budgets = sandbox.client("budgets")
-    budget = budgets.describe_budget(AccountId=MANAGEMENT,
-                                     BudgetName=f"orgkit-monthly-{dev}")["Budget"]
-    budgets.update_budget(AccountId=MANAGEMENT, NewBudget={
-        "BudgetName": budget["BudgetName"], "BudgetLimit": budget["BudgetLimit"],
-        "TimeUnit": "QUARTERLY", "BudgetType": "COST", "CostFilters": budget["CostFilters"]})
+    budget = budgets.describe_budget(AccountId=MANAGEMENT, BudgetName=f"orgkit-monthly-{dev}")[
+        "Budget"
+    ]
+    budgets.update_budget(
+        AccountId=MANAGEMENT,
+        NewBudget={
+            "BudgetName": budget["BudgetName"],
+            "BudgetLimit": budget["BudgetLimit"],
+            "TimeUnit": "QUARTERLY",
+            "BudgetType": "COST",
+            "CostFilters": budget["CostFilters"],
+        },
+    )
     planned = replan(applied)
     [change] = planned.plan.changes
-    assert (sides(change)[0]["time_unit"], sides(change)[1]["time_unit"]) == ("QUARTERLY", "MONTHLY")
+    assert (sides(change)[0]["time_unit"], sides(change)[1]["time_unit"]) == (
+        "QUARTERLY",
+        "MONTHLY",
+    )
     converged(applied)
-    assert budgets.describe_budget(AccountId=MANAGEMENT, BudgetName=budget["BudgetName"])[
-        "Budget"]["TimeUnit"] == "MONTHLY"
+    assert (
+        budgets.describe_budget(AccountId=MANAGEMENT, BudgetName=budget["BudgetName"])["Budget"][
+            "TimeUnit"
+        ]
+        == "MONTHLY"
+    )

@@ -57,8 +57,9 @@ def create_members(box: Sandbox) -> dict[str, str]:
     org = box.client("organizations")
     members = {}
     for env in ENVIRONMENTS:
-        status = org.create_account(Email=f"{env}@delatsi-llc.com",
-                                    AccountName=f"themisguard-{env}")["CreateAccountStatus"]
+        status = org.create_account(
+            Email=f"{env}@delatsi-llc.com", AccountName=f"themisguard-{env}"
+        )["CreateAccountStatus"]
         members[env] = status["AccountId"]
     return members
 
@@ -118,8 +119,10 @@ def test_platform_stack_set_reaches_every_environment(
 
         tables = set(sandbox.member_client(account, "dynamodb").list_tables()["TableNames"])
         assert tables == {f"themisguard-{env}-{t}" for t in PLATFORM_TABLES}
-        assert {f"themisguard-{env}-artifacts-{account}-{REGION}",
-                f"themisguard-{env}-data-{account}-{REGION}"} <= bucket_names(sandbox, account)
+        assert {
+            f"themisguard-{env}-artifacts-{account}-{REGION}",
+            f"themisguard-{env}-data-{account}-{REGION}",
+        } <= bucket_names(sandbox, account)
         assert f"themisguard-{env}-alerts" in topic_names(sandbox, account)
 
         acls = sandbox.member_client(account, "wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"]
@@ -132,7 +135,8 @@ def test_platform_stack_set_reaches_every_environment(
         key = kms.describe_key(KeyId=outputs["KmsKeyArn"])["KeyMetadata"]
         assert key["Description"].startswith(f"themisguard {env}: DynamoDB tables")
         assert {"TagKey": "Environment", "TagValue": env} in kms.list_resource_tags(
-            KeyId=key["KeyId"])["Tags"]
+            KeyId=key["KeyId"]
+        )["Tags"]
         alarms = sandbox.member_client(account, "cloudwatch").describe_alarms()["MetricAlarms"]
         assert len(alarms) == 7
         assert {a["AlarmName"].split("-")[1] for a in alarms} == {env}
@@ -174,7 +178,9 @@ def test_deleting_an_instance_removes_the_stand_in_resources(
     assert len(cloudwatch.describe_alarms()["MetricAlarms"]) == 7
 
     sandbox.client("cloudformation").delete_stack_instances(
-        StackSetName="themisguard-platform", Accounts=[members["dev"]], Regions=[REGION],
+        StackSetName="themisguard-platform",
+        Accounts=[members["dev"]],
+        Regions=[REGION],
         RetainStacks=False,
     )
 

@@ -22,14 +22,11 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 TABLES = ("customers", "subscriptions", "webhook-events", "usage-records")
 
 
-
-
 @pytest.fixture
 def applied(sandbox: Sandbox, seed_dir: Path) -> Path:
     config = seed_dir / "org.yaml"
     converged(config)
     return config
-
 
 
 def stack_outputs(box: Sandbox, account_id: str, stack_set: str) -> dict[str, str]:
@@ -70,9 +67,7 @@ def test_platform_is_not_deployed_outside_its_targets(sandbox: Sandbox, applied:
         assert not [t for t in tables if t.startswith("themisguard-")]
 
 
-def test_baseline_in_every_account_and_log_archive_bucket(
-    sandbox: Sandbox, applied: Path
-) -> None:
+def test_baseline_in_every_account_and_log_archive_bucket(sandbox: Sandbox, applied: Path) -> None:
     ids = account_ids(sandbox)
     for email, account_id in ids.items():
         if account_id == "123456789012":
@@ -82,8 +77,9 @@ def test_baseline_in_every_account_and_log_archive_bucket(
     archive = ids["log-archive@delatsi-llc.com"]
     buckets = {b["Name"] for b in sandbox.member_client(archive, "s3").list_buckets()["Buckets"]}
     assert f"delatsi-llc-cloudtrail-logs-{archive}-us-east-1" in buckets
-    instances = sandbox.client("cloudformation").list_stack_instances(
-        StackSetName="log-archive")["Summaries"]
+    instances = sandbox.client("cloudformation").list_stack_instances(StackSetName="log-archive")[
+        "Summaries"
+    ]
     assert [i["Account"] for i in instances] == [archive]
 
 
@@ -93,69 +89,92 @@ def test_stack_set_parameter_edit_is_a_stack_set_update_and_nothing_else(
     edit_yaml(applied, lambda d: d["stack_sets"][2]["parameters"].update(WafRateLimit=2000))
     planned = replan(applied)
     assert [(c.kind, c.action, c.address) for c in planned.plan.changes] == [
-        ("stack_set", Action.UPDATE, 'stack_set["themisguard-platform"]')]
+        ("stack_set", Action.UPDATE, 'stack_set["themisguard-platform"]')
+    ]
     change = planned.plan.changes[0]
     assert change.to_dict()["before"]["differs"] == ["parameters"]
-    assert (sides(change)[0]["parameters"]["WafRateLimit"], sides(change)[1]["parameters"]["WafRateLimit"]) == ("1000", "2000")
+    assert (
+        sides(change)[0]["parameters"]["WafRateLimit"],
+        sides(change)[1]["parameters"]["WafRateLimit"],
+    ) == ("1000", "2000")
     converged(applied)
     parameters = sandbox.client("cloudformation").describe_stack_set(
-        StackSetName="themisguard-platform")["StackSet"]["Parameters"]
+        StackSetName="themisguard-platform"
+    )["StackSet"]["Parameters"]
     assert {"ParameterKey": "WafRateLimit", "ParameterValue": "2000"} in parameters
 
 
 def test_template_edit_plans_an_update_with_a_diff(sandbox: Sandbox, applied: Path) -> None:
     template = applied.parent / "templates" / "security-baseline.yaml.j2"
-    template.write_text(template.read_text().replace(
-        "FindingPublishingFrequency: FIFTEEN_MINUTES", "FindingPublishingFrequency: ONE_HOUR"))
+    template.write_text(
+        template.read_text().replace(
+            "FindingPublishingFrequency: FIFTEEN_MINUTES", "FindingPublishingFrequency: ONE_HOUR"
+        )
+    )
     planned = replan(applied)
     assert [c.address for c in planned.plan.changes] == ['stack_set["security-baseline"]']
     change = planned.plan.changes[0]
     assert change.to_dict()["before"]["differs"] == ["template"]
     converged(applied)
-    body = sandbox.client("cloudformation").describe_stack_set(
-        StackSetName="security-baseline")["StackSet"]["TemplateBody"]
+    body = sandbox.client("cloudformation").describe_stack_set(StackSetName="security-baseline")[
+        "StackSet"
+    ]["TemplateBody"]
     assert "ONE_HOUR" in body
 
 
 def test_environment_parameter_edit_updates_only_that_environment(
     sandbox: Sandbox, applied: Path
 ) -> None:
-    edit_yaml(applied, lambda d: d["stack_sets"][2]["environment_parameters"].update(
-        staging={"AlarmEmail": "staging-alerts@delatsi-llc.com"}))
+    edit_yaml(
+        applied,
+        lambda d: d["stack_sets"][2]["environment_parameters"].update(
+            staging={"AlarmEmail": "staging-alerts@delatsi-llc.com"}
+        ),
+    )
     planned = replan(applied)
     assert [c.address for c in planned.plan.changes] == [
         'stack_instance["themisguard-platform" -> "themisguard-staging@delatsi-llc.com" -> '
-        '"us-east-1"]']
+        '"us-east-1"]'
+    ]
     converged(applied)
 
 
 def test_new_target_gets_an_instance_and_removal_needs_destroy(
     sandbox: Sandbox, applied: Path
 ) -> None:
-    edit_yaml(applied, lambda d: d["stack_sets"][1]["targets"].update(
-        accounts=["log-archive@delatsi-llc.com", "audit@delatsi-llc.com"]))
+    edit_yaml(
+        applied,
+        lambda d: d["stack_sets"][1]["targets"].update(
+            accounts=["log-archive@delatsi-llc.com", "audit@delatsi-llc.com"]
+        ),
+    )
     planned = replan(applied)
-    assert [(c.kind, c.action) for c in planned.plan.changes] == [
-        ("stack_instance", Action.CREATE)]
+    assert [(c.kind, c.action) for c in planned.plan.changes] == [("stack_instance", Action.CREATE)]
     converged(applied)
-    edit_yaml(applied, lambda d: d["stack_sets"][1]["targets"].update(
-        accounts=["log-archive@delatsi-llc.com"]))
+    edit_yaml(
+        applied,
+        lambda d: d["stack_sets"][1]["targets"].update(accounts=["log-archive@delatsi-llc.com"]),
+    )
     held = replan(applied)
     assert held.plan.empty and [c.action for c in held.plan.held_back] == [Action.DELETE]
     aws = AwsContext()
     planned = workflow.make_plan(applied, aws, PlanOptions(allow_destroy=True))
     _, after = workflow.run_apply(planned, aws, RecordingReporter())
     assert after.empty
-    instances = sandbox.client("cloudformation").list_stack_instances(
-        StackSetName="log-archive")["Summaries"]
+    instances = sandbox.client("cloudformation").list_stack_instances(StackSetName="log-archive")[
+        "Summaries"
+    ]
     assert len(instances) == 1
 
 
 def break_log_archive(seed_dir: Path) -> Path:
     """Make log-archive's stack uncreatable: an output names a resource that does not exist."""
     template = seed_dir / "templates" / "log-archive.yaml.j2"
-    template.write_text(template.read_text().replace(
-        "\nOutputs:\n", "\nOutputs:\n  Broken:\n    Value: !GetAtt NoSuchResource.Arn\n", 1))
+    template.write_text(
+        template.read_text().replace(
+            "\nOutputs:\n", "\nOutputs:\n  Broken:\n    Value: !GetAtt NoSuchResource.Arn\n", 1
+        )
+    )
     return seed_dir / "org.yaml"
 
 
@@ -175,7 +194,8 @@ def test_failing_instance_stops_apply_with_the_stack_set_named(
     assert "apply stopped after" in caught.value.message
     remaining = replan(config)
     assert [c.address for c in remaining.plan.changes] == [
-        'stack_instance["log-archive" -> "log-archive@delatsi-llc.com" -> "us-east-1"]']
+        'stack_instance["log-archive" -> "log-archive@delatsi-llc.com" -> "us-east-1"]'
+    ]
 
 
 def test_stack_sets_live_in_the_home_region_whatever_the_callers_region(
@@ -184,8 +204,10 @@ def test_stack_sets_live_in_the_home_region_whatever_the_callers_region(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     planned = replan(applied)
     assert planned.plan.empty, [c.address for c in planned.plan.changes]
-    assert sandbox.client("cloudformation", region_name="eu-west-1").list_stack_sets()[
-        "Summaries"] == []
+    assert (
+        sandbox.client("cloudformation", region_name="eu-west-1").list_stack_sets()["Summaries"]
+        == []
+    )
 
 
 def test_apply_refuses_a_template_cfn_lint_rejects_before_any_write(

@@ -41,9 +41,14 @@ class FakeOrganizations:
 
 
 def request(email: str, resume: str | None = None) -> AccountRequest:
-    return AccountRequest(key=email, name=email.split("@")[0], email=email,
-                          role_name="OrganizationAccountAccessRole", tags={},
-                          resume_request_id=resume)
+    return AccountRequest(
+        key=email,
+        name=email.split("@")[0],
+        email=email,
+        role_name="OrganizationAccountAccessRole",
+        tags={},
+        resume_request_id=resume,
+    )
 
 
 IN_PROGRESS = {"State": "IN_PROGRESS"}
@@ -57,20 +62,32 @@ def test_polls_with_exponential_backoff_until_succeeded() -> None:
     org = FakeOrganizations({"a@x.com": [IN_PROGRESS, IN_PROGRESS, IN_PROGRESS, ok("111")]})
     sleeps: list[float] = []
     created, failed = create_accounts(
-        org, [request("a@x.com")], 5, lambda r, m: None,
-        Poll(first_delay=1, max_delay=3, timeout=100), sleep=sleeps.append,
+        org,
+        [request("a@x.com")],
+        5,
+        lambda r, m: None,
+        Poll(first_delay=1, max_delay=3, timeout=100),
+        sleep=sleeps.append,
     )
     assert created == {"a@x.com": "111"} and failed == {}
     assert sleeps == [1, 2, 3]
 
 
 def test_failure_reason_becomes_a_clear_error_and_others_still_finish() -> None:
-    org = FakeOrganizations({
-        "dup@x.com": [IN_PROGRESS, {"State": "FAILED", "FailureReason": "EMAIL_ALREADY_EXISTS"}],
-        "b@x.com": [ok("222")],
-    })
+    org = FakeOrganizations(
+        {
+            "dup@x.com": [
+                IN_PROGRESS,
+                {"State": "FAILED", "FailureReason": "EMAIL_ALREADY_EXISTS"},
+            ],
+            "b@x.com": [ok("222")],
+        }
+    )
     created, failed = create_accounts(
-        org, [request("dup@x.com"), request("b@x.com")], 5, lambda r, m: None,
+        org,
+        [request("dup@x.com"), request("b@x.com")],
+        5,
+        lambda r, m: None,
         sleep=lambda s: None,
     )
     assert created == {"b@x.com": "222"}
@@ -81,8 +98,9 @@ def test_failure_reason_becomes_a_clear_error_and_others_still_finish() -> None:
 
 def test_at_most_in_flight_requests_run_at_once() -> None:
     emails = [f"a{i}@x.com" for i in range(12)]
-    org = FakeOrganizations({e: [IN_PROGRESS, IN_PROGRESS, ok(str(i))]
-                             for i, e in enumerate(emails)})
+    org = FakeOrganizations(
+        {e: [IN_PROGRESS, IN_PROGRESS, ok(str(i))] for i, e in enumerate(emails)}
+    )
     barrier_sleep = threading.Event()
 
     def sleep(_: float) -> None:
@@ -103,8 +121,12 @@ def test_timeout_says_the_request_can_be_resumed() -> None:
         now[0] += seconds
 
     _, failed = create_accounts(
-        org, [request("slow@x.com")], 5, lambda r, m: None,
-        Poll(first_delay=10, max_delay=10, timeout=25), sleep=sleep,
+        org,
+        [request("slow@x.com")],
+        5,
+        lambda r, m: None,
+        Poll(first_delay=10, max_delay=10, timeout=25),
+        sleep=sleep,
         clock=lambda: now[0],
     )
     error = failed["slow@x.com"]
@@ -117,7 +139,10 @@ def test_resume_polls_the_old_request_and_never_creates_again() -> None:
     org.requests["car-old"] = "a@x.com"
     messages: list[str] = []
     created, _ = create_accounts(
-        org, [request("a@x.com", resume="car-old")], 5, lambda r, m: messages.append(m),
+        org,
+        [request("a@x.com", resume="car-old")],
+        5,
+        lambda r, m: messages.append(m),
         sleep=lambda s: None,
     )
     assert created == {"a@x.com": "333"}
@@ -129,6 +154,11 @@ def test_resume_polls_the_old_request_and_never_creates_again() -> None:
 def test_in_flight_bound_is_respected_for_small_limits(in_flight: int) -> None:
     emails = [f"b{i}@x.com" for i in range(4)]
     org = FakeOrganizations({e: [IN_PROGRESS, ok(str(i))] for i, e in enumerate(emails)})
-    create_accounts(org, [request(e) for e in emails], in_flight, lambda r, m: None,
-                    sleep=lambda s: threading.Event().wait(0.005))
+    create_accounts(
+        org,
+        [request(e) for e in emails],
+        in_flight,
+        lambda r, m: None,
+        sleep=lambda s: None if threading.Event().wait(0.005) else None,
+    )
     assert org.max_in_flight <= in_flight

@@ -49,14 +49,22 @@ def test_seed_org_loads_cleanly() -> None:
     assert spec.organization.management_account_id == "123456789012"
     assert set(config.policies) == {p.name for p in spec.policies if p.state == "present"}
     assert [path for path, _, _ in spec.walk_ous()] == [
-        "/Security", "/Production", "/Non-Production", "/Sandbox"
+        "/Security",
+        "/Production",
+        "/Non-Production",
+        "/Sandbox",
     ]
     assert len(spec.accounts) == 10
     for document in config.policies.values():
         assert document.size <= spec.quotas.scp_max_characters
     guard = config.policies["sandbox-cost-guard"].document
     assert guard["Statement"][0]["Condition"]["StringNotEquals"]["ec2:InstanceType"] == [
-        "t3.nano", "t3.micro", "t3.small", "t4g.nano", "t4g.micro", "t4g.small"
+        "t3.nano",
+        "t3.micro",
+        "t3.small",
+        "t4g.nano",
+        "t4g.micro",
+        "t4g.small",
     ]
 
 
@@ -116,7 +124,8 @@ def test_missing_org_yaml(tmp_path: Path) -> None:
 
 
 def test_absent_policy_file_is_not_read(tmp_path: Path) -> None:
-    (tmp_path / "org.yaml").write_text(textwrap.dedent("""\
+    (tmp_path / "org.yaml").write_text(
+        textwrap.dedent("""\
         version: 1
         organization:
           name: Test Org
@@ -125,7 +134,8 @@ def test_absent_policy_file_is_not_read(tmp_path: Path) -> None:
           - name: retired
             file: scps/long-gone.json
             state: absent
-        """))
+        """)
+    )
 
     config = load_config(tmp_path / "org.yaml")
 
@@ -134,12 +144,15 @@ def test_absent_policy_file_is_not_read(tmp_path: Path) -> None:
 
 def test_template_sees_vars_and_organization(tmp_path: Path) -> None:
     (tmp_path / "scps").mkdir()
-    (tmp_path / "scps" / "t.json.j2").write_text(textwrap.dedent("""\
+    (tmp_path / "scps" / "t.json.j2").write_text(
+        textwrap.dedent("""\
         {"Statement": [{"Effect": "Deny", "Action": {{ vars.actions | tojson }},
           "Resource": "arn:aws:iam::*:role/{{ organization.access_role }}",
           "Sid": "{{ sid }}"}]}
-        """))
-    (tmp_path / "org.yaml").write_text(textwrap.dedent("""\
+        """)
+    )
+    (tmp_path / "org.yaml").write_text(
+        textwrap.dedent("""\
         version: 1
         organization:
           name: Test Org
@@ -151,7 +164,8 @@ def test_template_sees_vars_and_organization(tmp_path: Path) -> None:
         policies:
           - name: t
             file: scps/t.json.j2
-        """))
+        """)
+    )
 
     document = load_config(tmp_path / "org.yaml").policies["t"].document
 

@@ -18,8 +18,17 @@ from orgkit.plan import PlanOptions, plan
 from orgkit.views.plan_view import print_plan
 
 REPO = Path(__file__).resolve().parents[2]
-EXPECTED = {"policy_type", "ou", "policy", "policy_attachment", "account", "deployment_role",
-            "budget", "stack_set", "stack_instance"}
+EXPECTED = {
+    "policy_type",
+    "ou",
+    "policy",
+    "policy_attachment",
+    "account",
+    "deployment_role",
+    "budget",
+    "stack_set",
+    "stack_instance",
+}
 
 
 def test_every_kind_is_registered_and_complete() -> None:
@@ -31,10 +40,14 @@ def test_every_kind_is_registered_and_complete() -> None:
 
 
 def test_every_kind_module_is_in_the_registry() -> None:
-    modules = {p.stem for p in (REPO / "orgkit" / "kinds").glob("*.py")
-               if p.stem not in ("__init__", "base")}
-    declared = {sys.modules[type(kind).__module__].__name__.rsplit(".", 1)[1]
-                for kind in REGISTRY.values()}
+    modules = {
+        p.stem
+        for p in (REPO / "orgkit" / "kinds").glob("*.py")
+        if p.stem not in ("__init__", "base")
+    }
+    declared = {
+        sys.modules[type(kind).__module__].__name__.rsplit(".", 1)[1] for kind in REGISTRY.values()
+    }
     assert modules == declared
 
 
@@ -121,11 +134,17 @@ DESCRIBE = """
     [
         ({"toy": TOY % ""}, "abstract"),
         ({"toy": "X = 1\n"}, "defines no KIND"),
-        ({"toy": TOY.replace('"allow_destroy"', '"allow_anything"') % DESCRIBE},
-         "destroy_flag"),
-        ({"toy": TOY.replace("{Action.CREATE: (None, Toy)}",
-                             "{Action.CREATE: (None, Toy), Action.DELETE: (Toy, None)}")
-          % DESCRIBE}, "handlers for ['create'] but models for ['create', 'delete']"),
+        ({"toy": TOY.replace('"allow_destroy"', '"allow_anything"') % DESCRIBE}, "destroy_flag"),
+        (
+            {
+                "toy": TOY.replace(
+                    "{Action.CREATE: (None, Toy)}",
+                    "{Action.CREATE: (None, Toy), Action.DELETE: (Toy, None)}",
+                )
+                % DESCRIBE
+            },
+            "handlers for ['create'] but models for ['create', 'delete']",
+        ),
         ({"toy": TOY % DESCRIBE, "toy2": TOY % DESCRIBE}, "two modules declare the kind"),
     ],
     ids=["no-describe", "no-kind", "bad-flag", "missing-handler", "duplicate"],
@@ -136,8 +155,9 @@ def test_discovery_refuses_an_incomplete_kind(
     name = f"toykinds_{abs(hash(error))}"
     write_package(tmp_path, name, modules)
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises((ImportError, TypeError), match=error.replace("[", r"\[")
-                       .replace("]", r"\]")):
+    with pytest.raises(
+        (ImportError, TypeError), match=error.replace("[", r"\[").replace("]", r"\]")
+    ):
         discover(name, [str(tmp_path / name)])
 
 
@@ -145,11 +165,19 @@ def test_a_complete_toy_kind_is_planned_applied_and_shown(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What adding a kind takes: one module. Its changes reach the plan and the view."""
-    write_package(tmp_path, "toykinds_ok", {"toy": TOY.replace(
-        "return PlanPart()",
-        "from orgkit.changes import Change\n"
-        "            return PlanPart(changes=[Change('toy[\"a\"]', 'toy', Action.CREATE, None,"
-        " Toy(name='a'))])") % DESCRIBE})
+    write_package(
+        tmp_path,
+        "toykinds_ok",
+        {
+            "toy": TOY.replace(
+                "return PlanPart()",
+                "from orgkit.changes import Change\n"
+                "            return PlanPart(changes=[Change('toy[\"a\"]', 'toy',"
+                " Action.CREATE, None, Toy(name='a'))])",
+            )
+            % DESCRIBE
+        },
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     toys = discover("toykinds_ok", [str(tmp_path / "toykinds_ok")])
     monkeypatch.setattr("orgkit.kinds.REGISTRY", {**REGISTRY, **toys})
@@ -183,8 +211,10 @@ def layer(module: str) -> str:
 
 
 def modules() -> dict[str, Path]:
-    return {".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__"): p
-            for p in (REPO / "orgkit").rglob("*.py")}
+    return {
+        ".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in (REPO / "orgkit").rglob("*.py")
+    }
 
 
 def test_packages_import_in_one_direction() -> None:
@@ -213,8 +243,13 @@ def test_cli_modules_do_not_import_each_other_both_ways() -> None:
             assert a not in cli[b], f"{a} <-> {b}"
 
 
-BOTO_ALLOWED = ("orgkit.live", "orgkit.kinds", "orgkit.apply", "orgkit.sandbox",
-                "orgkit.cli.common")
+BOTO_ALLOWED = (
+    "orgkit.live",
+    "orgkit.kinds",
+    "orgkit.apply",
+    "orgkit.sandbox",
+    "orgkit.cli.common",
+)
 
 
 def test_boto_only_where_aws_is_read_or_written() -> None:
@@ -229,8 +264,9 @@ def test_planning_never_touches_aws() -> None:
     pure = [n for n in modules() if layer(n) in ("plan", "config", "render", "views")]
     assert pure
     for name in pure:
-        assert not {m for m in imports(modules()[name])
-                    if m.split(".")[0] in ("boto3", "botocore")}, name
+        assert not {
+            m for m in imports(modules()[name]) if m.split(".")[0] in ("boto3", "botocore")
+        }, name
 
 
 def test_actions_are_the_contract_values() -> None:

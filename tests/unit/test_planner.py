@@ -63,9 +63,7 @@ REGIONS: dict[str, Any] = {
             "Effect": "Deny",
             "NotAction": ["iam:*", "organizations:*"],
             "Resource": "*",
-            "Condition": {
-                "StringNotEquals": {"aws:RequestedRegion": ["us-east-1", "us-west-2"]}
-            },
+            "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1", "us-west-2"]}},
         }
     ],
 }
@@ -406,17 +404,18 @@ CASES = [
         BASE,
         synced(
             policies=leave_content(
-                with_statements(
-                    LEAVE_1, {**LEAVE_2, "Action": ["account:CloseAccount"]}
-                )
+                with_statements(LEAVE_1, {**LEAVE_2, "Action": ["account:CloseAccount"]})
             )
         ),
         ['~ policy["deny-leave"]'],
         details={
             '~ policy["deny-leave"]': (
-                {"id": "p-leave", "content": with_statements(
-                    LEAVE_1, {**LEAVE_2, "Action": ["account:CloseAccount"]}
-                )},
+                {
+                    "id": "p-leave",
+                    "content": with_statements(
+                        LEAVE_1, {**LEAVE_2, "Action": ["account:CloseAccount"]}
+                    ),
+                },
                 {"id": "p-leave", "content": DENY_LEAVE},
             )
         },
@@ -589,8 +588,13 @@ CASES = [
     Case(
         "closed-account-already-suspended-no-change",
         DESTROY_ORG,
-        synced(accounts=(APP, PLAY, account("555555555555", "gone@example.com", OU_SANDBOX,
-                                            status="SUSPENDED"))),
+        synced(
+            accounts=(
+                APP,
+                PLAY,
+                account("555555555555", "gone@example.com", OU_SANDBOX, status="SUSPENDED"),
+            )
+        ),
         [],
         options=PlanOptions(allow_close_accounts=True),
     ),
@@ -606,9 +610,7 @@ CASES = [
         BASE,
         synced(accounts=(PLAY,), pending=(PendingAccount("car-123", "App Prod"),)),
         ['+ account["app-prod@example.com"]'],
-        details={
-            '+ account["app-prod@example.com"]': (None, {"resume_request_id": "car-123"})
-        },
+        details={'+ account["app-prod@example.com"]': (None, {"resume_request_id": "car-123"})},
     ),
     Case(
         "pending-request-for-another-name-is-not-resumed",
@@ -735,12 +737,8 @@ def test_plan_carries_live_fingerprint(tmp_path: Path) -> None:
             synced(policies=(replace(LEAVE_POLICY, description="x"), REGIONS_POLICY)),
             id="policy-description",
         ),
-        pytest.param(
-            synced(pending=(PendingAccount("car-1", "New"),)), id="pending-request"
-        ),
-        pytest.param(
-            synced(accounts=(APP, replace(PLAY, tags=(("a", "b"),)))), id="tags-read"
-        ),
+        pytest.param(synced(pending=(PendingAccount("car-1", "New"),)), id="pending-request"),
+        pytest.param(synced(accounts=(APP, replace(PLAY, tags=(("a", "b"),)))), id="tags-read"),
     ],
 )
 def test_fingerprint_changes_when_live_changes(changed: LiveOrg) -> None:

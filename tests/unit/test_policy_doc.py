@@ -35,8 +35,10 @@ EQUIVALENT = [
     pytest.param(doc(DENY), doc(DENY), id="identical"),
     pytest.param(
         doc(DENY),
-        {"Statement": [{"Resource": "*", "Action": DENY["Action"], "Effect": "Deny"}],
-         "Version": "2012-10-17"},
+        {
+            "Statement": [{"Resource": "*", "Action": DENY["Action"], "Effect": "Deny"}],
+            "Version": "2012-10-17",
+        },
         id="key-order",
     ),
     pytest.param(
@@ -70,8 +72,14 @@ EQUIVALENT = [
     ),
     pytest.param(
         doc(REGION),
-        doc({**REGION, "Condition": {"StringNotEquals": {
-            "aws:RequestedRegion": ["us-west-2", "us-east-1"]}}}),
+        doc(
+            {
+                **REGION,
+                "Condition": {
+                    "StringNotEquals": {"aws:RequestedRegion": ["us-west-2", "us-east-1"]}
+                },
+            }
+        ),
         id="condition-value-order",
     ),
     pytest.param(

@@ -76,31 +76,47 @@ def make_config(tmp_path: Path, text: str = ORG_YAML, template: str = TEMPLATE) 
 
 def live_org(stack_sets: tuple[LiveStackSet, ...] = ()) -> LiveOrg:
     return LiveOrg(
-        organization_id=ORG, management_account_id=MGMT, feature_set="ALL", root_id="r-1",
-        policy_types=(), ous=(), accounts=(
+        organization_id=ORG,
+        management_account_id=MGMT,
+        feature_set="ALL",
+        root_id="r-1",
+        policy_types=(),
+        ous=(),
+        accounts=(
             LiveAccount(DEV, "Dev", "dev@x.com", "ACTIVE", "r-1"),
             LiveAccount(PROD, "Prod", "prod@x.com", "ACTIVE", "r-1"),
             LiveAccount(SEC, "Sec", "sec@x.com", "ACTIVE", "r-1"),
-        ), policies=(), stack_sets=stack_sets)
+        ),
+        policies=(),
+        stack_sets=stack_sets,
+    )
 
 
 def stack_changes(result: Any) -> list[str]:
-    return [f"{c.action.symbol} {c.address}" for c in result.changes
-            if c.kind in ("stack_set", "stack_instance")]
+    return [
+        f"{c.action.symbol} {c.address}"
+        for c in result.changes
+        if c.kind in ("stack_set", "stack_instance")
+    ]
 
 
-@pytest.mark.parametrize(("targets", "expected"), [
-    ({"projects": ["app"]}, ["dev@x.com", "prod@x.com"]),
-    ({"ous": ["/Prod"]}, ["prod@x.com"]),  # nested OUs count
-    ({"ous": ["/"]}, ["dev@x.com", "prod@x.com", "sec@x.com"]),
-    ({"projects": ["app"], "environments": ["prod"]}, ["prod@x.com"]),
-    ({"environments": ["security"], "accounts": ["dev@x.com"]}, ["dev@x.com", "sec@x.com"]),
-    ({"accounts": ["sec@x.com"]}, ["sec@x.com"]),
-], ids=["project", "nested-ou", "root", "filters-intersect", "accounts-add", "accounts-only"])
+@pytest.mark.parametrize(
+    ("targets", "expected"),
+    [
+        ({"projects": ["app"]}, ["dev@x.com", "prod@x.com"]),
+        ({"ous": ["/Prod"]}, ["prod@x.com"]),  # nested OUs count
+        ({"ous": ["/"]}, ["dev@x.com", "prod@x.com", "sec@x.com"]),
+        ({"projects": ["app"], "environments": ["prod"]}, ["prod@x.com"]),
+        ({"environments": ["security"], "accounts": ["dev@x.com"]}, ["dev@x.com", "sec@x.com"]),
+        ({"accounts": ["sec@x.com"]}, ["sec@x.com"]),
+    ],
+    ids=["project", "nested-ou", "root", "filters-intersect", "accounts-add", "accounts-only"],
+)
 def test_targets_resolve(tmp_path: Path, targets: dict, expected: list[str]) -> None:
     config = make_config(tmp_path)
-    stack_set = config.spec.stack_sets[0].model_copy(update={
-        "targets": config.spec.stack_sets[0].targets.model_validate(targets)})
+    stack_set = config.spec.stack_sets[0].model_copy(
+        update={"targets": config.spec.stack_sets[0].targets.model_validate(targets)}
+    )
     assert sorted(a.email for a in resolve_targets(config.spec, stack_set)) == expected
 
 
@@ -119,9 +135,11 @@ def test_new_stack_set_creates_set_then_instances_with_environment_overrides(
     assert stack_set["parameters"] == {"Size": "2", "AlarmEmail": "", "Environment": "dev"}
     assert "app-${Environment}-t" in stack_set["template_body"]
     assert stack_set["administration_role_arn"] == (
-        f"arn:aws:iam::{MGMT}:role/AWSCloudFormationStackSetAdministrationRole")
+        f"arn:aws:iam::{MGMT}:role/AWSCloudFormationStackSetAdministrationRole"
+    )
     prod = by_address['stack_instance["platform" -> "prod@x.com" -> "us-east-1"]'].to_dict()[
-        "after"]
+        "after"
+    ]
     assert prod["overrides"] == {"Environment": "prod", "AlarmEmail": "oncall@x.com"}
 
 
@@ -129,7 +147,9 @@ def in_sync(config: Config, **changes: Any) -> LiveStackSet:
     desired = {c.address: c.to_dict()["after"] for c in plan(config, live_org()).changes}
     after = desired['stack_set["platform"]']
     values = {
-        "name": "platform", "status": "ACTIVE", "description": "",
+        "name": "platform",
+        "status": "ACTIVE",
+        "description": "",
         "template_body": after["template_body"],
         "parameters": tuple(sorted(after["parameters"].items())),
         "capabilities": ("CAPABILITY_NAMED_IAM",),
@@ -137,8 +157,12 @@ def in_sync(config: Config, **changes: Any) -> LiveStackSet:
         "execution_role_name": after["execution_role_name"],
         "instances": (
             LiveStackInstance(DEV, "us-east-1", "CURRENT", overrides=(("Environment", "dev"),)),
-            LiveStackInstance(PROD, "us-east-1", "CURRENT", overrides=(
-                ("AlarmEmail", "oncall@x.com"), ("Environment", "prod"))),
+            LiveStackInstance(
+                PROD,
+                "us-east-1",
+                "CURRENT",
+                overrides=(("AlarmEmail", "oncall@x.com"), ("Environment", "prod")),
+            ),
         ),
     }
     values.update(changes)
@@ -155,7 +179,7 @@ def test_template_change_is_a_stack_set_update_with_a_diff_and_nothing_else(
 ) -> None:
     config = make_config(tmp_path)
     live = live_org((in_sync(config),))
-    edited = make_config(tmp_path, template=TEMPLATE.replace("-t\"", "-table\""))
+    edited = make_config(tmp_path, template=TEMPLATE.replace('-t"', '-table"'))
     result = plan(edited, live)
     assert stack_changes(result) == ['~ stack_set["platform"]']
     change = result.changes[-1]
@@ -175,7 +199,8 @@ def test_environment_override_change_updates_only_that_instance(tmp_path: Path) 
     live = live_org((in_sync(config),))
     edited = make_config(tmp_path, ORG_YAML.replace("oncall@x.com", "pager@x.com"))
     assert stack_changes(plan(edited, live)) == [
-        '~ stack_instance["platform" -> "prod@x.com" -> "us-east-1"]']
+        '~ stack_instance["platform" -> "prod@x.com" -> "us-east-1"]'
+    ]
 
 
 def test_instance_of_an_untargeted_account_is_held_back_unless_destroy_is_allowed(
@@ -188,10 +213,10 @@ def test_instance_of_an_untargeted_account_is_held_back_unless_destroy_is_allowe
     held = plan(config, live)
     assert stack_changes(held) == []
     assert [c.address for c in held.held_back] == [
-        'stack_instance["platform" -> "sec@x.com" -> "us-east-1"]']
+        'stack_instance["platform" -> "sec@x.com" -> "us-east-1"]'
+    ]
     allowed = plan(config, live, PlanOptions(allow_destroy=True))
-    assert stack_changes(allowed) == [
-        '- stack_instance["platform" -> "sec@x.com" -> "us-east-1"]']
+    assert stack_changes(allowed) == ['- stack_instance["platform" -> "sec@x.com" -> "us-east-1"]']
 
 
 def test_absent_stack_set_deletes_instances_before_the_set(tmp_path: Path) -> None:
@@ -206,27 +231,41 @@ def test_absent_stack_set_deletes_instances_before_the_set(tmp_path: Path) -> No
 def test_outdated_instance_is_a_warning(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     live_set = in_sync(config)
-    broken = LiveStackInstance(DEV, "us-east-1", "OUTDATED", "ResourceLogicalId:Table failed",
-                               overrides=(("Environment", "dev"),))
-    result = plan(config, live_org((in_sync(config, instances=(
-        broken, live_set.instances[1])),)))
+    broken = LiveStackInstance(
+        DEV,
+        "us-east-1",
+        "OUTDATED",
+        "ResourceLogicalId:Table failed",
+        overrides=(("Environment", "dev"),),
+    )
+    result = plan(config, live_org((in_sync(config, instances=(broken, live_set.instances[1])),)))
     assert stack_changes(result) == []
     assert any("OUTDATED" in w and "Table failed" in w for w in result.warnings)
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    (lambda t: t.replace("{Size: 2}", "{Sise: 2}"), "the template has no parameter 'Sise'"),
-    (lambda t: t.replace("targets: {projects: [app]}", "targets: {ous: [/Prd]}"),
-     "unknown OU '/Prd'"),
-    (lambda t: t.replace("stackset_roles: {}\n", ""), "declare stackset_roles"),
-    (lambda t: t.replace("templates/t.yaml.j2", "templates/none.yaml.j2"),
-     "templates/none.yaml.j2 not found"),
-], ids=["unknown-parameter", "unknown-ou", "no-roles", "missing-template"])
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace("{Size: 2}", "{Sise: 2}"), "the template has no parameter 'Sise'"),
+        (
+            lambda t: t.replace("targets: {projects: [app]}", "targets: {ous: [/Prd]}"),
+            "unknown OU '/Prd'",
+        ),
+        (lambda t: t.replace("stackset_roles: {}\n", ""), "declare stackset_roles"),
+        (
+            lambda t: t.replace("templates/t.yaml.j2", "templates/none.yaml.j2"),
+            "templates/none.yaml.j2 not found",
+        ),
+    ],
+    ids=["unknown-parameter", "unknown-ou", "no-roles", "missing-template"],
+)
 def test_bad_stack_sets_name_org_yaml_lines(tmp_path: Path, edit: Any, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         make_config(tmp_path, edit(ORG_YAML))
-    assert any(message in str(issue) and str(issue).startswith(str(tmp_path / "org.yaml") + ":")
-               for issue in caught.value.issues), caught.value.message
+    assert any(
+        message in str(issue) and str(issue).startswith(str(tmp_path / "org.yaml") + ":")
+        for issue in caught.value.issues
+    ), caught.value.message
 
 
 def test_template_render_error_names_the_template_line(tmp_path: Path) -> None:
@@ -238,14 +277,16 @@ def test_template_render_error_names_the_template_line(tmp_path: Path) -> None:
 
 
 def test_missing_required_parameter_is_an_error(tmp_path: Path) -> None:
-    template = TEMPLATE.replace("  AlarmEmail:\n    Type: String\n    Default: \"\"\n",
-                                "  Owner:\n    Type: String\n")
+    template = TEMPLATE.replace(
+        '  AlarmEmail:\n    Type: String\n    Default: ""\n', "  Owner:\n    Type: String\n"
+    )
     text = ORG_YAML.replace("      prod: {AlarmEmail: oncall@x.com}\n", "      prod: {}\n")
     with pytest.raises(ConfigError, match="parameter 'Owner' has no default"):
         make_config(tmp_path, text, template)
 
 
 # -- applier ------------------------------------------------------------------------------
+
 
 class FakeCloudFormation:
     """Scripted operation statuses; records every call."""
@@ -258,16 +299,22 @@ class FakeCloudFormation:
     def __getattr__(self, name: str) -> Any:
         def call(**kwargs: Any) -> Any:
             self.calls.append((name, kwargs))
-            if name in ("create_stack_instances", "update_stack_instances", "update_stack_set",
-                        "delete_stack_instances"):
+            if name in (
+                "create_stack_instances",
+                "update_stack_instances",
+                "update_stack_set",
+                "delete_stack_instances",
+            ):
                 if self.busy:
                     self.busy -= 1
-                    raise ClientError({"Error": {"Code": "OperationInProgressException",
-                                                 "Message": "busy"}}, name)
+                    raise ClientError(
+                        {"Error": {"Code": "OperationInProgressException", "Message": "busy"}}, name
+                    )
                 return {"OperationId": kwargs["OperationId"]}
             if name == "describe_stack_set_operation":
                 return {"StackSetOperation": {"Status": self.statuses.pop(0)}}
             return {}
+
         return call
 
     def get_paginator(self, name: str) -> Any:
@@ -276,23 +323,39 @@ class FakeCloudFormation:
         class Pages:
             def paginate(self, **kwargs: Any) -> list[dict]:
                 fake.calls.append((name, kwargs))
-                return [{"Summaries": [
-                    {"Account": PROD, "Region": "us-east-1", "Status": "FAILED",
-                     "StatusReason": "Table: AccessDenied"},
-                    {"Account": DEV, "Region": "us-east-1", "Status": "SUCCEEDED"}]}]
+                return [
+                    {
+                        "Summaries": [
+                            {
+                                "Account": PROD,
+                                "Region": "us-east-1",
+                                "Status": "FAILED",
+                                "StatusReason": "Table: AccessDenied",
+                            },
+                            {"Account": DEV, "Region": "us-east-1", "Status": "SUCCEEDED"},
+                        ]
+                    }
+                ]
+
         return Pages()
 
 
 def instance_changes(tmp_path: Path) -> list:
-    return [c for c in plan(make_config(tmp_path), live_org()).changes
-            if c.kind == "stack_instance"]
+    return [
+        c for c in plan(make_config(tmp_path), live_org()).changes if c.kind == "stack_instance"
+    ]
 
 
 def test_instances_are_batched_per_overrides_and_waited_for(tmp_path: Path) -> None:
     cfn = FakeCloudFormation(["RUNNING", "SUCCEEDED", "QUEUED", "RUNNING", "SUCCEEDED"])
     sleeps: list[float] = []
-    applier = StackSetApplier(cfn, lambda after: after.account_id, lambda c, m: None,
-                              sleep=sleeps.append, poll=Poll(1, 4, 100))
+    applier = StackSetApplier(
+        cfn,
+        lambda after: after.account_id,
+        lambda c, m: None,
+        sleep=sleeps.append,
+        poll=Poll(1, 4, 100),
+    )
     done, errors = applier.run(instance_changes(tmp_path))
     assert errors == [] and len(done) == 2
     creates = [kw for name, kw in cfn.calls if name == "create_stack_instances"]
@@ -303,8 +366,9 @@ def test_instances_are_batched_per_overrides_and_waited_for(tmp_path: Path) -> N
 
 def test_failed_operation_reports_each_account_and_reason(tmp_path: Path) -> None:
     cfn = FakeCloudFormation(["FAILED"])
-    applier = StackSetApplier(cfn, lambda after: after.account_id, lambda c, m: None,
-                              sleep=lambda s: None)
+    applier = StackSetApplier(
+        cfn, lambda after: after.account_id, lambda c, m: None, sleep=lambda s: None
+    )
     done, errors = applier.run(instance_changes(tmp_path))
     assert done == []
     assert len(errors) == 1
@@ -315,8 +379,9 @@ def test_failed_operation_reports_each_account_and_reason(tmp_path: Path) -> Non
 def test_operation_in_progress_is_waited_out(tmp_path: Path) -> None:
     cfn = FakeCloudFormation(["SUCCEEDED", "SUCCEEDED"], busy=2)
     messages: list[str] = []
-    applier = StackSetApplier(cfn, lambda after: after.account_id,
-                              lambda c, m: messages.append(m), sleep=lambda s: None)
+    applier = StackSetApplier(
+        cfn, lambda after: after.account_id, lambda c, m: messages.append(m), sleep=lambda s: None
+    )
     done, errors = applier.run(instance_changes(tmp_path))
     assert not errors and len(done) == 2
     assert messages.count("another operation of this stack set is running; waiting") == 2
@@ -327,14 +392,16 @@ def test_drift_reports_failed_instances_and_changes_with_their_account(tmp_path:
 
     config = make_config(tmp_path)
     live_set = in_sync(config)
-    broken = LiveStackInstance(DEV, "us-east-1", "INOPERABLE", "stack deleted by hand",
-                               overrides=(("Environment", "dev"),))
+    broken = LiveStackInstance(
+        DEV, "us-east-1", "INOPERABLE", "stack deleted by hand", overrides=(("Environment", "dev"),)
+    )
     live = live_org((in_sync(config, instances=(broken, live_set.instances[1])),))
     edited = make_config(tmp_path, ORG_YAML.replace("oncall@x.com", "pager@x.com"))
     report = drift(plan(edited, live, PlanOptions(allow_destroy=True)), live)
     assert not report.in_sync
-    issues = {(f.address, f.issue, f.account_id) for f in report.findings
-              if f.kind == "stack_instance"}  # the hand-built live org has no OUs either
+    issues = {
+        (f.address, f.issue, f.account_id) for f in report.findings if f.kind == "stack_instance"
+    }  # the hand-built live org has no OUs either
     assert issues == {
         ('stack_instance["platform" -> "prod@x.com" -> "us-east-1"]', "changed", PROD),
         ('stack_instance["platform" -> "dev@x.com" -> "us-east-1"]', "failed", DEV),
@@ -347,7 +414,8 @@ def test_account_creations_come_before_updates_whatever_the_file_order(tmp_path:
     text = ORG_YAML.replace(
         "  - {name: Prod, email: prod@x.com, ou: /Prod/Apps, environment: prod, project: app}",
         "  - {name: Prod, email: prod@x.com, ou: /Prod/Apps, environment: prod, project: app,"
-        " access_role: CustomAccess}")
+        " access_role: CustomAccess}",
+    )
     config = make_config(tmp_path, text)
     live = live_org()
     live = replace(live, accounts=(live.accounts[0], live.accounts[2]))
@@ -367,8 +435,11 @@ def test_the_management_account_is_never_closed(tmp_path: Path) -> None:
     live = live_org()
     live = replace(live, management_account_id=SEC)
     result = plan(config, live, PlanOptions(allow_close_accounts=True))
-    assert not [c for c in (*result.changes, *result.held_back) if c.kind == "account"
-                and c.action.value == "delete"]
+    assert not [
+        c
+        for c in (*result.changes, *result.held_back)
+        if c.kind == "account" and c.action.value == "delete"
+    ]
     assert any("sec@x.com is the management account" in w for w in result.warnings)
 
 
@@ -382,21 +453,24 @@ def test_drifted_instances_are_changed_findings(tmp_path: Path) -> None:
     report = drift(plan(config, live), live)
     found = [f for f in report.findings if f.kind == "stack_instance"]
     assert [(f.issue, f.account_id, f.actual) for f in found] == [
-        ("changed", PROD, {"drift_status": "DRIFTED"})]
+        ("changed", PROD, {"drift_status": "DRIFTED"})
+    ]
 
 
 class FakeDriftCloudFormation:
     """DetectStackSetDrift with scripted operation statuses (moto does not implement it)."""
 
-    def __init__(self, statuses: list[str], missing: set[str] = frozenset()) -> None:
+    def __init__(self, statuses: list[str], missing: frozenset[str] = frozenset()) -> None:
         self.statuses = statuses
         self.missing = missing
         self.started: list[str] = []
 
     def detect_stack_set_drift(self, StackSetName: str) -> dict:
         if StackSetName in self.missing:
-            raise ClientError({"Error": {"Code": "StackSetNotFoundException", "Message": ""}},
-                              "DetectStackSetDrift")
+            raise ClientError(
+                {"Error": {"Code": "StackSetNotFoundException", "Message": ""}},
+                "DetectStackSetDrift",
+            )
         self.started.append(StackSetName)
         return {"OperationId": f"op-{StackSetName}"}
 
@@ -417,11 +491,18 @@ class FakeAws:
 def test_detect_drift_waits_for_each_stack_set_and_skips_missing_ones() -> None:
     from orgkit.kinds.stack_set import detect_drift
 
-    cfn = FakeDriftCloudFormation(["RUNNING", "SUCCEEDED", "SUCCEEDED"], missing={"gone"})
+    cfn = FakeDriftCloudFormation(
+        ["RUNNING", "SUCCEEDED", "SUCCEEDED"], missing=frozenset({"gone"})
+    )
     aws = FakeAws(cfn)
     messages: list[str] = []
-    detect_drift(aws, ["a", "gone", "b"], "eu-central-1", progress=messages.append,  # type: ignore[arg-type]
-                 sleep=lambda s: None)
+    detect_drift(
+        aws,  # type: ignore[arg-type]
+        ["a", "gone", "b"],
+        "eu-central-1",
+        progress=messages.append,
+        sleep=lambda s: None,
+    )
     assert cfn.started == ["a", "b"]
     assert messages == ["a: drift detection running"]
     assert aws.regions == ["eu-central-1"]
@@ -432,16 +513,20 @@ def test_detect_drift_failure_is_an_error() -> None:
     from orgkit.kinds.stack_set import detect_drift
 
     with pytest.raises(AwsError, match="drift detection of stack set a FAILED"):
-        detect_drift(FakeAws(FakeDriftCloudFormation(["FAILED"])), ["a"], "us-east-1",  # type: ignore[arg-type]
-                     sleep=lambda s: None)
+        detect_drift(
+            FakeAws(FakeDriftCloudFormation(["FAILED"])),  # type: ignore[arg-type]
+            ["a"],
+            "us-east-1",
+            sleep=lambda s: None,
+        )
 
 
 def test_a_stack_set_without_description_is_created_without_one(tmp_path: Path) -> None:
-    [create] = [c for c in plan(make_config(tmp_path), live_org()).changes
-                if c.kind == "stack_set"]
+    [create] = [c for c in plan(make_config(tmp_path), live_org()).changes if c.kind == "stack_set"]
     cfn = FakeCloudFormation([])
-    done, errors = StackSetApplier(cfn, lambda after: after.account_id,
-                                   lambda c, m: None).run([create])
+    done, errors = StackSetApplier(cfn, lambda after: after.account_id, lambda c, m: None).run(
+        [create]
+    )
     assert not errors and len(done) == 1
     [(name, kwargs)] = cfn.calls
     assert name == "create_stack_set" and "Description" not in kwargs
