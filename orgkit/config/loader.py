@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from orgkit.config.models import OrgSpec, StackSetSpec
+from orgkit.config.models import ROLE_NAME_PATTERN, OrgSpec, StackSetSpec
 from orgkit.config.policies import PolicyDocument, load_document, load_policy
 from orgkit.config.source import LineMap, Loc, read_yaml
 from orgkit.config.validate import check_semantics, check_stack_sets, issue_at
@@ -67,19 +67,21 @@ def load_config(path: str | Path) -> Config:
 
     issues: list[ConfigIssue] = []
     env = environment(path.parent)
+
+    def readable(relative: str, loc: Loc, what: str) -> bool:
+        """The file is inside org.yaml's folder and exists; otherwise say so at its line."""
+        problem = outside(path.parent, relative)
+        if problem is None and not (path.parent / relative).is_file():
+            problem = f"{relative} not found"
+        if problem is not None:
+            issues.append(issue_at(display, source.lines, loc, f"{what}: {problem}"))
+        return problem is None
+
     policies: dict[str, PolicyDocument] = {}
     for index, policy in enumerate(spec.policies):
         if policy.state == "absent":
             continue
-        if not (path.parent / policy.file).is_file():
-            issues.append(
-                issue_at(
-                    display,
-                    source.lines,
-                    ("policies", index, "file"),
-                    f"policy {policy.name!r}: {policy.file} not found",
-                )
-            )
+        if not readable(policy.file, ("policies", index, "file"), f"policy {policy.name!r}"):
             continue
         document, problems = load_policy(spec, policy, path.parent, env)
         issues += problems
@@ -88,7 +90,9 @@ def load_config(path: str | Path) -> Config:
 
     execution_permissions = None
     execution_file = spec.stackset_roles.execution_policy_file if spec.stackset_roles else None
-    if execution_file is not None:
+    if execution_file is not None and readable(
+        execution_file, ("stackset_roles", "execution_policy_file"), "execution policy"
+    ):
         execution_permissions, problems = load_document(
             spec, execution_file, path.parent, env, scp=False
         )
@@ -98,15 +102,9 @@ def load_config(path: str | Path) -> Config:
     for index, stack_set in enumerate(spec.stack_sets):
         if stack_set.state == "absent":
             continue
-        if not (path.parent / stack_set.template).is_file():
-            issues.append(
-                issue_at(
-                    display,
-                    source.lines,
-                    ("stack_sets", index, "template"),
-                    f"stack set {stack_set.name!r}: {stack_set.template} not found",
-                )
-            )
+        if not readable(
+            stack_set.template, ("stack_sets", index, "template"), f"stack set {stack_set.name!r}"
+        ):
             continue
         rendered, problems = render_template(
             stack_set.name, stack_set.template, template_context(spec, stack_set), path.parent, env
@@ -132,6 +130,23 @@ def load_config(path: str | Path) -> Config:
     )
 
 
+def outside(base_dir: Path, relative: str) -> str | None:
+    """Why a path named in org.yaml is not a file inside org.yaml's folder, or None.
+
+    Policy files and templates are read (and rendered) from the repository that holds org.yaml
+    and nowhere else: no absolute path, no ``..`` out of the folder, no symlink leading out.
+    """
+    candidate = Path(relative)
+    if candidate.is_absolute() or relative.startswith("~"):
+        return f"{relative} is not a path relative to org.yaml's folder"
+    base = base_dir.resolve()
+    try:
+        (base / candidate).resolve().relative_to(base)
+    except ValueError:
+        return f"{relative} leads outside org.yaml's folder ({base_dir})"
+    return None
+
+
 def template_context(spec: OrgSpec, stack_set: StackSetSpec) -> dict[str, Any]:
     """What a CloudFormation template can refer to."""
     return {
@@ -151,6 +166,14 @@ def _pydantic_issue(file: str, lines: LineMap, error: Any) -> ConfigIssue:
         message = "required field is missing"
     elif error["type"] == "literal_error" or error["type"] == "enum":
         message = f"{message} (got {error.get('input')!r})"
+    elif (
+        error["type"] == "string_pattern_mismatch"
+        and error.get("ctx", {}).get("pattern") == ROLE_NAME_PATTERN
+    ):
+        message = (
+            f"{error.get('input')!r} is not an IAM role name (1 to 64 letters, digits and "
+            "+=,.@_- only; no * or /)"
+        )
     elif loc and loc[-1] == "management_account_id" and error["type"] == "string_type":
         message = f'{message}: write the id in quotes, e.g. "012345678901"'
     return issue_at(file, lines, loc, message)

@@ -17,6 +17,12 @@ from orgkit.quotas import Quotas
 
 AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 Name = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+# IAM's rule for role names: they are pasted into ARNs (SCP exemptions, trust policies), so a
+# '*' or a '/' must never get through.
+ROLE_NAME_PATTERN = r"^[\w+=,.@-]{1,64}$"
+RoleName = Annotated[str, StringConstraints(pattern=ROLE_NAME_PATTERN)]
+# A file named in org.yaml: relative to org.yaml's folder and inside it (checked on load).
+FilePath = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 TagValue = Annotated[str, StringConstraints(max_length=256)]
 Tags = dict[TagKey, TagValue]
@@ -44,7 +50,7 @@ class OrganizationSpec(_Model):
     management_account_id: AccountId = Field(
         description="The management account; orgkit refuses to run with any other caller."
     )
-    access_role: Name = Field(
+    access_role: RoleName = Field(
         "OrganizationAccountAccessRole",
         description="Role created in new accounts that the management account assumes.",
     )
@@ -64,7 +70,7 @@ class PolicySpec(_Model):
     """A service control policy whose document lives in a file under scps/."""
 
     name: Name
-    file: Name = Field(
+    file: FilePath = Field(
         description="Path relative to org.yaml; *.j2 files are rendered with jinja2 first."
     )
     description: str = ""
@@ -119,7 +125,7 @@ class TrustSpec(_Model):
 class DeploymentRoleSpec(_Model):
     """The role a project's CI assumes to deploy its SAM application into an account."""
 
-    name: Annotated[str, StringConstraints(pattern=r"^[\w+=,.@-]{1,64}$")]
+    name: RoleName
     trust: TrustSpec
     max_session_duration: int = Field(3600, ge=3600, le=43200)
     extra_actions: list[Name] = Field(
@@ -138,9 +144,9 @@ class ProjectSpec(_Model):
 class StackSetRolesSpec(_Model):
     """The role pair self-managed StackSets need; orgkit keeps both in shape."""
 
-    administration_role: Name = "AWSCloudFormationStackSetAdministrationRole"
-    execution_role: Name = "AWSCloudFormationStackSetExecutionRole"
-    execution_policy_file: Name | None = Field(
+    administration_role: RoleName = "AWSCloudFormationStackSetAdministrationRole"
+    execution_role: RoleName = "AWSCloudFormationStackSetExecutionRole"
+    execution_policy_file: FilePath | None = Field(
         None,
         description="JSON (or .j2) permissions for the execution role; default: "
         "the services orgkit's templates use.",
@@ -208,7 +214,7 @@ class StackSetSpec(_Model):
     """A self-managed CloudFormation stack set rendered from a jinja2 template."""
 
     name: StackSetName
-    template: Name = Field(description="Path relative to org.yaml, rendered with jinja2.")
+    template: FilePath = Field(description="Path relative to org.yaml, rendered with jinja2.")
     description: str = ""
     project: Name | None = Field(None, description="The template's `project` (jinja2).")
     parameters: dict[str, Scalar] = Field(
@@ -246,7 +252,7 @@ class AccountSpec(_Model):
     budget: float | None = Field(
         None, gt=0, description="Monthly amount overriding the environment's default."
     )
-    access_role: Name | None = Field(
+    access_role: RoleName | None = Field(
         None, description="Role orgkit assumes in this account (default: the organization's)."
     )
     state: Literal["active", "closed", "removed"] = Field(

@@ -1,4 +1,11 @@
-"""The one jinja2 environment orgkit renders with: strict, and with file/line on every error."""
+"""The one jinja2 environment orgkit renders with: sandboxed, strict, and with file/line on every
+error.
+
+SCP files and templates are data, not code: they render in jinja2's immutable sandbox, so an
+expression cannot reach Python internals (``''.__class__.__mro__``), call methods that change
+values, or run anything, and undefined names are errors. Templates load only from the folder of
+org.yaml (jinja2's loader refuses ``..`` and absolute names).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.sandbox
 
 from orgkit.errors import ConfigIssue
 
 
 def environment(base_dir: Path) -> jinja2.Environment:
-    """A strict environment loading templates relative to ``base_dir``."""
-    env = jinja2.Environment(
+    """A sandboxed, strict environment loading templates relative to ``base_dir``."""
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
         loader=jinja2.FileSystemLoader(str(base_dir)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -42,6 +50,13 @@ def render_file(
         return None, ConfigIssue(display, exc.lineno, "", f"template syntax: {exc.message}")
     except jinja2.TemplateNotFound:
         return None, ConfigIssue(display, None, "", "file not found")
+    except jinja2.sandbox.SecurityError as exc:
+        return None, ConfigIssue(
+            display,
+            _template_line(exc, env, relative),
+            "",
+            f"template expression not allowed: {exc}",
+        )
     except jinja2.UndefinedError as exc:
         return None, ConfigIssue(display, _template_line(exc, env, relative), "", str(exc))
     except jinja2.TemplateError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import json
 import os
 from pathlib import Path
@@ -257,3 +258,21 @@ def test_apply_lints_templates_before_any_write(
     assert result.exit_code == 1
     assert "templates/security-baseline.yaml.j2 (rendered for security-baseline)" in result.stderr
     assert not [c for c in aws_calls if is_write(c.split(".", 1)[1])]
+
+
+BAD = Path(__file__).parents[1] / "unit" / "bad"
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in BAD.iterdir() if p.is_dir()))
+def test_every_bad_config_is_a_clean_exit_1_naming_its_problem(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unsafe input included: a role name of '*', a file outside the repo, a template that
+    reaches for Python internals. Each is refused before anything runs."""
+    shutil.copytree(BAD / case, tmp_path / case)
+    monkeypatch.chdir(tmp_path / case)
+    result = run(Path("org.yaml"), "validate")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    first = (BAD / case / "expected.txt").read_text().splitlines()[0]
+    assert first in result.stderr
