@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
