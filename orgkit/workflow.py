@@ -10,7 +10,13 @@ from pathlib import Path
 from orgkit.apply import ApplyResult, Reporter, apply_plan
 from orgkit.changes import DriftReport, Plan
 from orgkit.config import Config, load_config
-from orgkit.errors import ConfigError, ConfigIssue, OrgkitError, SafetyError
+from orgkit.errors import (
+    ConfigError,
+    ConfigIssue,
+    OrgkitError,
+    SafetyError,
+    WrongOrganizationError,
+)
 from orgkit.kinds import REGISTRY, PlanFormatError, kind_of, plan_from_dict
 from orgkit.kinds.base import FLAG_OPTIONS, PlanOptions, ReadContext
 from orgkit.kinds.stack_set import STACK_SET, detect_drift, stack_set_of
@@ -30,12 +36,28 @@ class Planned:
 
 
 # -- read and plan ----------------------------------------------------------------------------
-def read_live(config: Config, aws: AwsContext) -> LiveOrg:
-    """Check the caller is org.yaml's management account, then read the organization and what
-    each kind compares, in the registry's order (a kind may use what earlier ones read)."""
-    aws.require_management_account(config.spec.organization.management_account_id)
-    ctx = ReadContext(aws, config)
+def read_organization_as_manager(config: Config, aws: AwsContext) -> LiveOrg:
+    """The organization, once the caller is known to be its management account: the account
+    org.yaml names, and the one DescribeOrganization names (a member account's credentials
+    with org.yaml pointing at that member are refused)."""
+    expected = config.spec.organization.management_account_id
+    aws.require_management_account(expected)
     live = read_organization(aws)
+    if live.management_account_id != expected:
+        raise WrongOrganizationError(
+            f"account {expected} is not the management account of organization "
+            f"{live.organization_id}; its management account is {live.management_account_id}",
+            hint="orgkit runs with the management account's credentials only: use them, and "
+            "set organization.management_account_id in org.yaml to that account.",
+        )
+    return live
+
+
+def read_live(config: Config, aws: AwsContext) -> LiveOrg:
+    """Check the caller is the management account, then read the organization and what each
+    kind compares, in the registry's order (a kind may use what earlier ones read)."""
+    ctx = ReadContext(aws, config)
+    live = read_organization_as_manager(config, aws)
     for kind in REGISTRY.values():
         live = kind.read(ctx, live)
     return live
@@ -256,7 +278,7 @@ def audit(
     ``detect_stack_drift``, CloudFormation drift detection runs first on the stack sets."""
     if detect_stack_drift:
         config = load_config(config_path)
-        aws.require_management_account(config.spec.organization.management_account_id)
+        read_organization_as_manager(config, aws)
         detect_drift(
             aws,
             [s.name for s in config.spec.stack_sets if s.state == "present"],

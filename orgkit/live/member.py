@@ -1,4 +1,12 @@
-"""Sessions inside member accounts: one AssumeRole per account per run, refreshed on expiry."""
+"""Sessions inside member accounts: one AssumeRole per account per run, refreshed on expiry.
+
+Each session says who ran orgkit, so CloudTrail in the member account ties a change to a
+person: the role session name is ``orgkit-<caller>`` and the session's source identity is the
+caller (the IAM user name, or the session name of the caller's own role session, such as an SSO
+user's email). Setting a source identity needs ``sts:SetSourceIdentity`` in the access role's
+trust policy, which AWS's default OrganizationAccountAccessRole lacks; where the role refuses it,
+orgkit assumes it with the session name alone.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +23,7 @@ from botocore.exceptions import ClientError
 from orgkit.errors import AwsError
 from orgkit.live.session import AwsContext, make_client
 
-SESSION_NAME = "orgkit"
+SESSION_PREFIX = "orgkit-"
 SESSION_SECONDS = 3600
 
 
@@ -26,6 +34,7 @@ class MemberSessions:
         self.aws = aws
         self.sleep = sleep
         self._sessions: dict[tuple[str, str], boto3.Session] = {}
+        self._no_source_identity: set[str] = set()  # role ARNs that refuse SetSourceIdentity
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._lock = threading.Lock()
 
@@ -52,11 +61,26 @@ class MemberSessions:
                 return self._sessions[(account_id, role_name)]
         arn = f"arn:aws:iam::{account_id}:role/{role_name}"
         sts = self.aws.client("sts")
+        caller = self.aws.caller_name()
+
+        def assume() -> dict[str, Any]:
+            kwargs: dict[str, Any] = {"RoleArn": arn, "RoleSessionName": SESSION_PREFIX + caller,
+                                      "DurationSeconds": SESSION_SECONDS}
+            if arn not in self._no_source_identity:
+                try:
+                    return dict(sts.assume_role(**kwargs, SourceIdentity=caller))
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] != "AccessDenied":
+                        raise
+                    # The role's trust policy may not allow sts:SetSourceIdentity; if it
+                    # lets us in without one, remember that and carry the session name only.
+                    response = dict(sts.assume_role(**kwargs))
+                    self._no_source_identity.add(arn)
+                    return response
+            return dict(sts.assume_role(**kwargs))
 
         def fetch() -> dict[str, str]:
-            credentials = sts.assume_role(
-                RoleArn=arn, RoleSessionName=SESSION_NAME, DurationSeconds=SESSION_SECONDS
-            )["Credentials"]
+            credentials = assume()["Credentials"]
             return {
                 "access_key": credentials["AccessKeyId"],
                 "secret_key": credentials["SecretAccessKey"],

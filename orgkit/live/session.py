@@ -8,6 +8,7 @@ way; AWS errors become :class:`AwsError` through :func:`aws_error`.
 from __future__ import annotations
 
 import random
+import re
 import threading
 from typing import Any, cast
 
@@ -85,7 +86,7 @@ class AwsContext:
         self.region = self.session.region_name or "us-east-1"
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self._caller: str | None = None
+        self._caller: dict[str, str] | None = None
         self._members: Any = None
 
     def members(self) -> Any:
@@ -106,11 +107,11 @@ class AwsContext:
                 self._clients[key] = make_client(cast(Any, self.session), service, region)
             return self._clients[key]
 
-    def caller_account_id(self) -> str:
-        """The account the credentials belong to (one STS call, cached)."""
+    def _identity(self) -> dict[str, str]:
+        """GetCallerIdentity, once."""
         if self._caller is None:
             try:
-                self._caller = str(self.client("sts").get_caller_identity()["Account"])
+                self._caller = dict(self.client("sts").get_caller_identity())
             except NoCredentialsError as exc:
                 raise AwsError(
                     "no AWS credentials found",
@@ -119,6 +120,23 @@ class AwsContext:
             except ClientError as exc:
                 raise AwsError(f"cannot identify the caller: {exc}") from exc
         return self._caller
+
+    def caller_account_id(self) -> str:
+        """The account the credentials belong to (one STS call, cached)."""
+        return str(self._identity()["Account"])
+
+    def caller_name(self) -> str:
+        """Who is running orgkit, as IAM names allow it in a session name or source identity:
+        the user name, the role session name of an assumed role (an SSO user's email, a CI
+        job's session), or ``root``."""
+        arn = str(self._identity().get("Arn", ""))
+        resource = arn.split(":", 5)[-1]
+        if resource == "root" or not resource:
+            name = "root"
+        else:
+            name = resource.rsplit("/", 1)[-1]
+        cleaned = re.sub(r"[^\w+=,.@-]", "-", name)[:57]
+        return cleaned if len(cleaned) >= 2 else "orgkit-caller"
 
     def require_management_account(self, expected: str) -> None:
         """Refuse to go on unless the caller is org.yaml's management account."""
