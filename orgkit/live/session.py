@@ -131,10 +131,7 @@ class AwsContext:
         job's session), or ``root``."""
         arn = str(self._identity().get("Arn", ""))
         resource = arn.split(":", 5)[-1]
-        if resource == "root" or not resource:
-            name = "root"
-        else:
-            name = resource.rsplit("/", 1)[-1]
+        name = resource.rsplit("/", 1)[-1] or "root"
         cleaned = re.sub(r"[^\w+=,.@-]", "-", name)[:57]
         return cleaned if len(cleaned) >= 2 else "orgkit-caller"
 
