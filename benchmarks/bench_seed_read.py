@@ -37,7 +37,7 @@ def main() -> None:
         aws = AwsContext()
         planned = workflow.make_plan(CONFIG, aws, PlanOptions())
         started = time.perf_counter()
-        workflow.run_apply(planned, aws, Quiet())
+        workflow.run_apply(planned, aws, Quiet(), PlanOptions())
         print(
             f"apply of {len(planned.plan.changes)} changes (and re-plan): "
             f"{time.perf_counter() - started:.2f}s"

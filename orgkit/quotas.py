@@ -34,3 +34,11 @@ class Quotas(BaseModel):
     iam_policy_versions: int = Field(
         5, ge=2, description="Versions IAM keeps of a managed policy (a boundary's updates)."
     )
+    iam_managed_policy_max_characters: int = Field(
+        6_144,
+        ge=1,
+        description="Largest managed policy (a permissions boundary), whitespace removed.",
+    )
+    iam_inline_policies_max_characters: int = Field(
+        10_240, ge=1, description="Inline policies of one role together, whitespace removed."
+    )

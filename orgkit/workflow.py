@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from orgkit.apply import ApplyResult, Reporter, apply_plan
 from orgkit.changes import DriftReport, Plan
@@ -24,6 +25,7 @@ from orgkit.live import AwsContext, LiveOrg, read_organization
 from orgkit.plan import plan
 from orgkit.plan.drift import drift
 from orgkit.render.templates import RenderedTemplate, lint
+from orgkit.views.plan_view import plan_json
 
 
 @dataclass(frozen=True)
@@ -71,60 +73,85 @@ def make_plan(config_path: str | Path, aws: AwsContext, options: PlanOptions) ->
 
 
 # -- saved plans ------------------------------------------------------------------------------
-def load_saved_plan(path: str | Path) -> Plan:
-    """Read a plan written by ``orgkit plan --out``: format version and every change's
-    ``before``/``after`` checked against its kind's models."""
+@dataclass(frozen=True)
+class SavedPlan:
+    """A plan file as written, and the plan its kinds' models read from it."""
+
+    path: Path
+    document: dict[str, Any]  # the file's JSON exactly (duplicate keys refused)
+    plan: Plan
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate key {duplicates[0]!r}")
+    return dict(pairs)
+
+
+def load_saved_plan(path: str | Path) -> SavedPlan:
+    """Read a plan written by ``orgkit plan --out``: strict JSON (no duplicate keys), the
+    format version, and every change's ``before``/``after`` checked against its kind's model."""
+    path = Path(path)
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise OrgkitError(f"{path}: no such plan file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise OrgkitError(f"{path}: not a plan written by `orgkit plan --out` ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OrgkitError(f"{path}: cannot read the plan ({exc})") from None
     try:
-        return plan_from_dict(data)
-    except PlanFormatError as exc:
+        data = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        saved = plan_from_dict(data)
+        saved.canonical_changes()
+    except (PlanFormatError, ValueError, RecursionError, TypeError) as exc:
         raise SafetyError(
             f"{path}: not a plan this orgkit can apply: {exc}",
             hint="Make a new one with `orgkit plan --out FILE`.",
         ) from None
+    return SavedPlan(path, data, saved)
 
 
-def check_saved_plan(saved: Plan, fresh: Planned, options: PlanOptions) -> None:
-    """Refuse a saved plan unless it is exactly what a fresh plan does now: same management
-    account, same live organization, same config, and the same changes, compared canonically.
+def check_saved_plan(saved: SavedPlan, fresh: Planned, options: PlanOptions) -> None:
+    """Refuse a saved plan unless it is exactly what a fresh plan is now: same management
+    account, same live organization, same config, and the same document (changes, what is
+    destructive, what is held back, flags, summary), compared as JSON, not as parsed models.
 
     Only the fresh plan's changes are ever applied; the file decides nothing.
     """
-    if saved.management_account_id != fresh.live.management_account_id:
+    if saved.plan.management_account_id != fresh.live.management_account_id:
         raise SafetyError(
-            f"the saved plan is for management account {saved.management_account_id}, "
+            f"the saved plan is for management account {saved.plan.management_account_id}, "
             f"not {fresh.live.management_account_id}"
         )
-    if saved.live_fingerprint != fresh.live.fingerprint():
+    if saved.plan.live_fingerprint != fresh.live.fingerprint():
         raise SafetyError(
             "the live organization changed since this plan was made (or it was already "
             "applied); refusing to apply it",
             hint="Run `orgkit plan --out plan.json` again, review it, and apply the new plan.",
         )
-    if saved.config_fingerprint != fresh.config.fingerprint():
+    if saved.plan.config_fingerprint != fresh.config.fingerprint():
         raise SafetyError(
             "org.yaml, an SCP or a template changed since this plan was made (or the plan was "
             "made from another config); refusing to apply it",
             hint="Run `orgkit plan --out plan.json` again with this config, review it, and "
             "apply the new plan.",
         )
-    if saved.canonical_changes() != fresh.plan.canonical_changes():
-        missing = [
-            option
-            for flag, option in FLAG_OPTIONS.items()
-            if saved.flags.get(flag) and not options.allows(flag)
-        ]
+    if saved.document != json.loads(plan_json(fresh.plan)):
+        needed = sorted(
+            {
+                FLAG_OPTIONS[kind_of(change.kind).destroy_flag]
+                for change in fresh.plan.held_back
+                if saved.plan.changes and change.address in {c.address for c in saved.plan.changes}
+            }
+        )
         raise SafetyError(
-            "the saved plan's changes are not what a fresh plan would do now (the file was "
-            "edited, or made with other flags); refusing to apply it",
+            "the saved plan is not what a fresh plan would do now (the file was edited, or "
+            "made with other flags); refusing to apply it",
             hint=(
-                f"The plan was made with {' '.join(missing)}; pass the same flags to apply."
-                if missing
+                f"Changes in the file need {' '.join(needed)}; pass it to apply as well, or "
+                "make a new plan."
+                if needed
                 else "Run `orgkit plan --out plan.json` again, review it, and apply the new plan."
             ),
         )
@@ -208,14 +235,15 @@ def run_apply(
     planned: Planned,
     aws: AwsContext,
     reporter: Reporter,
+    options: PlanOptions,
     *,
     lint: bool = True,
 ) -> tuple[ApplyResult, Plan]:
-    """Apply the fresh plan ``planned``; then plan again.
+    """Apply the fresh plan ``planned`` with the flags the user gave (``options``, checked
+    again here against every destructive change); then plan again.
 
     Returns the result and the plan made after applying, which is empty when converged.
     """
-    options = PlanOptions(**{k: v for k, v in planned.plan.flags.items() if k in FLAG_OPTIONS})
     check_flags(planned.plan, options)
     if lint:
         lint_changed_templates(planned.config, planned.plan)
@@ -262,7 +290,7 @@ def apply(
             "not applied: the plan was not confirmed",
             hint="Answer y at the prompt, or pass --yes (CI, scripts).",
         )
-    result, after = run_apply(planned, aws, reporter, lint=False)
+    result, after = run_apply(planned, aws, reporter, options, lint=False)
     return planned.plan, result, after
 
 

@@ -58,7 +58,7 @@ def converge(config: Path, options: PlanOptions | None = None) -> workflow.Plann
     """Plan and apply; return what was planned, with the plan made after applying."""
     aws = AwsContext()
     planned = workflow.make_plan(config, aws, options or PlanOptions())
-    _, after = workflow.run_apply(planned, aws, RecordingReporter())
+    _, after = workflow.run_apply(planned, aws, RecordingReporter(), options or PlanOptions())
     return workflow.Planned(planned.config, planned.live, after)
 
 

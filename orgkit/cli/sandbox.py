@@ -108,7 +108,7 @@ def sandbox(ctx: Context, serve: bool, port: int, empty: bool) -> int:
             planned = workflow.make_plan(ctx.config, aws, PlanOptions())
             print_plan(console, planned.plan)
             console.print(Rule("3/4  orgkit apply --yes"))
-            result, after = workflow.run_apply(planned, aws, ConsoleReporter(err()))
+            result, after = workflow.run_apply(planned, aws, ConsoleReporter(err()), PlanOptions())
             console.print(
                 f"[green]✓[/] {len(result.done)} changes applied in "
                 f"{time.monotonic() - started:.1f}s."

@@ -122,14 +122,29 @@ class TrustSpec(_Model):
     )
 
 
+IamAction = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+:[A-Za-z0-9*]+$")]
+ResourceArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:[a-z0-9-]+:.*$")]
+
+
+class ExtraPermissionSpec(_Model):
+    """IAM actions and the resources (ARNs, wildcards allowed) they may act on."""
+
+    actions: list[IamAction] = Field(min_length=1)
+    resources: list[ResourceArn] = Field(
+        min_length=1, description="ARNs; a bare '*' is refused: name what the actions touch."
+    )
+
+
 class DeploymentRoleSpec(_Model):
     """The role a project's CI assumes to deploy its SAM application into an account."""
 
     name: RoleName
     trust: TrustSpec
     max_session_duration: int = Field(3600, ge=3600, le=43200)
-    extra_actions: list[Name] = Field(
-        default_factory=list, description="More IAM actions the project's deploys need."
+    extra_actions: list[ExtraPermissionSpec] = Field(
+        default_factory=list,
+        description="More IAM actions the project's deploys need, each with the resources "
+        "they act on; added to the role and its permissions boundary (whose denies still hold).",
     )
 
 

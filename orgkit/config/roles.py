@@ -153,10 +153,14 @@ def deployment_role(
         role_name=role.name,
         purpose="deployment",
         trust=_trust(role, account_id, organization_id, account.environment.value),
-        permissions=_deploy_permissions(project.name, role, account_id, boundary_name),
+        permissions=_deploy_permissions(
+            project.name, role, account_id, boundary_name, account.environment.value
+        ),
         max_session_duration=role.max_session_duration,
         boundary_name=boundary_name,
-        boundary=_boundary(spec, project.name, role, account_id, boundary_name),
+        boundary=_boundary(
+            spec, project.name, role, account_id, boundary_name, account.environment.value
+        ),
         oidc_provider=GITHUB_OIDC_HOST if role.trust.github else None,
     )
 
@@ -228,13 +232,134 @@ def _trust(
     return {"Version": VERSION, "Statement": statements}
 
 
+# Managed policies the deployment role may attach to the roles it creates (SAM's policy
+# templates and the execution roles Lambda and API Gateway document). Anything else, above all
+# AdministratorAccess, is refused; a project's own customer policies live under its path.
+ATTACHABLE_MANAGED_POLICIES = (
+    "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess",
+    # AWSLambdaBasicExecutionRole, ...DynamoDB..., ...SQSQueue..., ...VPCAccess..., ...Kinesis...
+    "arn:aws:iam::aws:policy/service-role/AWSLambda*ExecutionRole",
+    "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+)
+# IAM actions that make new identities, credentials or policies: never for a deployment role or
+# the roles it creates (wildcards keep the boundary within IAM's 6,144-character limit).
+IDENTITY_ESCALATION_ACTIONS = (
+    "iam:*AccessKey*",
+    "iam:*Group*",
+    "iam:*LoginProfile*",
+    "iam:*OpenIDConnectProvider*",
+    "iam:*PolicyVersion*",
+    "iam:*SAMLProvider*",
+    "iam:*ServiceSpecificCredential*",
+    "iam:*User*",
+    "iam:CreatePolicy",
+    "iam:DeletePolicy",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:Upload*",
+)
+# What the platform stack set owns in a project account is named ``<project>-<environment>-*``
+# (its tables, buckets, topic, alarms, WAF); the application's own stack must use other names
+# (``<project>-app-*`` by convention). These actions would destroy or expose the platform's
+# data, so they are denied on its resources to the deployment role and the roles it creates.
+PLATFORM_TABLE_ACTIONS = (
+    "dynamodb:DeleteBackup",
+    "dynamodb:DeleteResourcePolicy",
+    "dynamodb:DeleteTable",
+    "dynamodb:DisableKinesisStreamingDestination",
+    "dynamodb:PutResourcePolicy",
+    "dynamodb:UpdateContinuousBackups",
+    "dynamodb:UpdateTable",
+    "dynamodb:UpdateTimeToLive",
+)
+PLATFORM_BUCKET_ACTIONS = (
+    "s3:DeleteBucket*",  # the bucket, its policy
+    "s3:PutBucket*",  # policy, ACL, public access block, versioning, object lock, ownership
+    "s3:PutEncryptionConfiguration",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutReplicationConfiguration",
+)
+KEY_ADMIN_ACTIONS = (
+    "kms:CancelKeyDeletion",
+    "kms:CreateGrant",
+    "kms:DeleteAlias",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:PutKeyPolicy",
+    "kms:ScheduleKeyDeletion",
+    "kms:UpdateAlias",
+)
+PLATFORM_MONITORING_ACTIONS = (
+    "cloudwatch:Delete*",
+    "cloudwatch:DisableAlarmActions",
+    "logs:Delete*",
+    "logs:PutRetentionPolicy",
+    "sns:DeleteTopic",
+    "sns:SetTopicAttributes",
+    "sns:Unsubscribe",
+    "wafv2:Delete*",
+    "wafv2:UpdateWebACL",
+)
+
+
+def _platform_protection(project: str, environment: str, account_id: str) -> list[dict[str, Any]]:
+    """Deny statements that keep the platform stack set's resources out of the deployment
+    role's (and its roles') reach."""
+    prefix = f"{project}-{environment}-"
+    return [
+        {
+            "Sid": "KeepPlatformTables",
+            "Effect": "Deny",
+            "Action": list(PLATFORM_TABLE_ACTIONS),
+            "Resource": f"arn:aws:dynamodb:*:{account_id}:table/{prefix}*",
+        },
+        {
+            "Sid": "KeepPlatformBuckets",
+            "Effect": "Deny",
+            "Action": list(PLATFORM_BUCKET_ACTIONS),
+            "Resource": f"arn:aws:s3:::{prefix}*",
+        },
+        {
+            "Sid": "KeepPlatformObjects",
+            "Effect": "Deny",
+            "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectRetention"],
+            "Resource": f"arn:aws:s3:::{prefix}data-*/*",
+        },
+        {
+            "Sid": "NoKeyAdministration",
+            "Effect": "Deny",
+            "Action": list(KEY_ADMIN_ACTIONS),
+            "Resource": "*",
+        },
+        {
+            "Sid": "KeepPlatformMonitoring",
+            "Effect": "Deny",
+            "Action": list(PLATFORM_MONITORING_ACTIONS),
+            "Resource": [
+                f"arn:aws:cloudwatch:*:{account_id}:alarm:{prefix}*",
+                f"arn:aws:cloudwatch::{account_id}:dashboard/{project}-{environment}",
+                f"arn:aws:logs:*:{account_id}:log-group:aws-waf-logs-{project}-{environment}*",
+                f"arn:aws:sns:*:{account_id}:{prefix}*",
+                f"arn:aws:wafv2:*:{account_id}:regional/webacl/{prefix}*/*",
+            ],
+        },
+    ]
+
+
 def _deploy_permissions(
-    project: str, role: DeploymentRoleSpec, account_id: str, boundary: str
+    project: str,
+    role: DeploymentRoleSpec,
+    account_id: str,
+    boundary: str,
+    environment: str,
 ) -> dict[str, Any]:
     def arn(service: str) -> str:
         return f"arn:aws:{service}:*:{account_id}:"
 
-    statements = [
+    project_roles = f"arn:aws:iam::{account_id}:role/{project}-*"
+    boundary_arn = f"arn:aws:iam::{account_id}:policy/{boundary}"
+    with_boundary = {"StringEquals": {"iam:PermissionsBoundary": boundary_arn}}
+    functions = arn("lambda") + f"function:{project}-*"
+    statements: list[dict[str, Any]] = [
         {
             "Sid": "CloudFormationStacks",
             "Effect": "Allow",
@@ -272,11 +397,55 @@ def _deploy_permissions(
         {
             "Sid": "Functions",
             "Effect": "Allow",
-            "Action": "lambda:*",
+            "Action": [
+                "lambda:AddPermission",
+                "lambda:CreateAlias",
+                "lambda:CreateFunction",
+                "lambda:DeleteAlias",
+                "lambda:DeleteFunction",
+                "lambda:DeleteFunctionConcurrency",
+                "lambda:DeleteFunctionEventInvokeConfig",
+                "lambda:GetAlias",
+                "lambda:GetFunction",
+                "lambda:GetFunctionConfiguration",
+                "lambda:GetPolicy",
+                "lambda:ListTags",
+                "lambda:ListVersionsByFunction",
+                "lambda:PublishVersion",
+                "lambda:PutFunctionConcurrency",
+                "lambda:PutFunctionEventInvokeConfig",
+                "lambda:RemovePermission",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+                "lambda:UpdateAlias",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+            ],
+            "Resource": functions,  # '*' in an ARN spans ':' too: versions and aliases
+        },
+        {
+            "Sid": "Layers",
+            "Effect": "Allow",
+            "Action": [
+                "lambda:DeleteLayerVersion",
+                "lambda:GetLayerVersion",
+                "lambda:PublishLayerVersion",
+            ],
             "Resource": [
-                arn("lambda") + f"function:{project}-*",
                 arn("lambda") + f"layer:{project}-*",
             ],
+        },
+        {
+            "Sid": "EventSourceMappings",
+            "Effect": "Allow",
+            "Action": [
+                "lambda:CreateEventSourceMapping",
+                "lambda:DeleteEventSourceMapping",
+                "lambda:GetEventSourceMapping",
+                "lambda:UpdateEventSourceMapping",
+            ],
+            "Resource": "*",
+            "Condition": {"ArnLike": {"lambda:FunctionArn": functions}},
         },
         {
             "Sid": "Apis",
@@ -287,7 +456,7 @@ def _deploy_permissions(
                 "apigateway:PATCH",
                 "apigateway:POST",
                 "apigateway:PUT",
-                "apigateway:TagResource",
+                "apigateway:SetWebACL",
             ],
             "Resource": [
                 "arn:aws:apigateway:*::/restapis",
@@ -298,13 +467,27 @@ def _deploy_permissions(
             ],
         },
         {
+            "Sid": "PlatformWaf",
+            "Effect": "Allow",
+            "Action": [
+                "wafv2:AssociateWebACL",
+                "wafv2:DisassociateWebACL",
+                "wafv2:GetWebACL",
+                "wafv2:GetWebACLForResource",
+            ],
+            "Resource": [
+                arn("wafv2") + f"regional/webacl/{project}-{environment}-web-acl/*",
+                "arn:aws:apigateway:*::/restapis/*/stages/*",
+            ],
+        },
+        {
             "Sid": "Tables",
             "Effect": "Allow",
             "Action": [
                 "dynamodb:CreateTable",
                 "dynamodb:DeleteTable",
-                "dynamodb:DescribeTable",
                 "dynamodb:DescribeContinuousBackups",
+                "dynamodb:DescribeTable",
                 "dynamodb:DescribeTimeToLive",
                 "dynamodb:ListTagsOfResource",
                 "dynamodb:TagResource",
@@ -321,7 +504,6 @@ def _deploy_permissions(
             "Action": ["s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:PutObject"],
             "Resource": [
                 f"arn:aws:s3:::{project}-*-artifacts-*",
-                f"arn:aws:s3:::{project}-*-artifacts-*/*",
             ],
         },
         {
@@ -332,22 +514,29 @@ def _deploy_permissions(
             "Condition": {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}},
         },
         {
-            "Sid": "Logs",
+            "Sid": "FunctionLogs",
             "Effect": "Allow",
             "Action": [
                 "logs:CreateLogGroup",
                 "logs:DeleteLogGroup",
-                "logs:DescribeLogGroups",
                 "logs:PutRetentionPolicy",
                 "logs:TagResource",
             ],
-            "Resource": arn("logs") + f"log-group:/aws/lambda/{project}-*",
+            "Resource": [
+                arn("logs") + f"log-group:/aws/lambda/{project}-*",
+            ],
+        },
+        {
+            "Sid": "DescribeLogGroups",
+            "Effect": "Allow",
+            "Action": "logs:DescribeLogGroups",
+            "Resource": "*",  # a listing: IAM takes no narrower resource for it
         },
         {
             "Sid": "PassProjectRoles",
             "Effect": "Allow",
             "Action": "iam:PassRole",
-            "Resource": f"arn:aws:iam::{account_id}:role/{project}-*",
+            "Resource": project_roles,
             "Condition": {
                 "StringEquals": {
                     "iam:PassedToService": ["apigateway.amazonaws.com", "lambda.amazonaws.com"]
@@ -358,18 +547,22 @@ def _deploy_permissions(
             "Sid": "ProjectRolesWithinBoundary",
             "Effect": "Allow",
             "Action": [
-                "iam:AttachRolePolicy",
                 "iam:CreateRole",
                 "iam:DeleteRolePolicy",
-                "iam:DetachRolePolicy",
-                "iam:PutRolePolicy",
                 "iam:PutRolePermissionsBoundary",
+                "iam:PutRolePolicy",
             ],
-            "Resource": f"arn:aws:iam::{account_id}:role/{project}-*",
+            "Resource": project_roles,
+            "Condition": with_boundary,
+        },
+        {
+            "Sid": "ListedPoliciesOnly",
+            "Effect": "Allow",
+            "Action": ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+            "Resource": project_roles,
             "Condition": {
-                "StringEquals": {
-                    "iam:PermissionsBoundary": f"arn:aws:iam::{account_id}:policy/{boundary}"
-                }
+                **with_boundary,
+                "ArnLike": {"iam:PolicyARN": _attachable(project, account_id)},
             },
         },
         {
@@ -379,108 +572,240 @@ def _deploy_permissions(
                 "iam:DeleteRole",
                 "iam:GetRole",
                 "iam:GetRolePolicy",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListRolePolicies",
                 "iam:TagRole",
                 "iam:UntagRole",
+                "iam:UpdateAssumeRolePolicy",
             ],
-            "Resource": f"arn:aws:iam::{account_id}:role/{project}-*",
+            "Resource": project_roles,
         },
+        *_platform_protection(project, environment, account_id),
     ]
-    if role.extra_actions:
+    for index, extra in enumerate(role.extra_actions):
         statements.append(
             {
-                "Sid": "Extra",
+                "Sid": f"Extra{index}",
                 "Effect": "Allow",
-                "Action": sorted(role.extra_actions),
-                "Resource": "*",
+                "Action": sorted(extra.actions),
+                "Resource": sorted(extra.resources),
             }
         )
     return {"Version": VERSION, "Statement": statements}
 
 
+def _attachable(project: str, account_id: str) -> list[str]:
+    return [*ATTACHABLE_MANAGED_POLICIES, f"arn:aws:iam::{account_id}:policy/{project}/*"]
+
+
 def _boundary(
-    spec: OrgSpec, project: str, role: DeploymentRoleSpec, account_id: str, boundary: str
+    spec: OrgSpec,
+    project: str,
+    role: DeploymentRoleSpec,
+    account_id: str,
+    boundary: str,
+    environment: str,
 ) -> dict[str, Any]:
+    """The most the deployment role, and every role it creates, can ever do."""
     protected = sorted(
         {
             f"arn:aws:iam::{account_id}:role/{spec.organization.access_role}",
             f"arn:aws:iam::{account_id}:role/{role.name}",
-            f"arn:aws:iam::{account_id}:role/orgkit-*",
             *(
-                [f"arn:aws:iam::{account_id}:role/{spec.stackset_roles.execution_role}"]
+                [
+                    f"arn:aws:iam::{account_id}:role/{spec.stackset_roles.execution_role}",
+                    f"arn:aws:iam::{account_id}:role/{spec.stackset_roles.administration_role}",
+                ]
                 if spec.stackset_roles
                 else []
             ),
         }
     )
-    return {
-        "Version": VERSION,
-        "Statement": [
+    boundary_arn = f"arn:aws:iam::{account_id}:policy/{boundary}"
+    project_roles = f"arn:aws:iam::{account_id}:role/{project}-*"
+
+    def arn(service: str) -> str:
+        return f"arn:aws:{service}:*:{account_id}:"
+
+    statements: list[dict[str, Any]] = [
+        {
+            # Each service's actions match only that service's ARNs, so one statement lists
+            # the project's resources of every kind.
+            "Sid": "ProjectResources",
+            "Effect": "Allow",
+            "Action": [
+                "apigateway:*",
+                "cloudformation:*",
+                "cloudwatch:*",
+                "dynamodb:*",
+                "events:*",
+                "lambda:*",
+                "logs:*",
+                "s3:*",
+                "sns:*",
+                "sqs:*",
+                "states:*",
+            ],
+            "Resource": [
+                "arn:aws:apigateway:*::/*",  # API Gateway ARNs carry no account: this account's
+                "arn:aws:cloudformation:*:aws:transform/Serverless-2016-10-31",
+                arn("cloudformation") + f"stack/{project}-*/*",
+                arn("cloudwatch") + f"alarm:{project}-*",
+                arn("dynamodb") + f"table/{project}-*",
+                arn("events") + "event-bus/default",
+                arn("events") + f"rule/{project}-*",
+                arn("lambda") + f"function:{project}-*",
+                arn("lambda") + f"layer:{project}-*",
+                arn("logs") + f"log-group:/aws/lambda/{project}-*",
+                arn("sns") + f"{project}-*",
+                arn("sqs") + f"{project}-*",
+                arn("states") + f"execution:{project}-*",
+                arn("states") + f"stateMachine:{project}-*",
+                f"arn:aws:s3:::{project}-*",
+            ],
+        },
+        {
+            "Sid": "EventSources",
+            "Effect": "Allow",
+            "Action": "lambda:*EventSourceMapping",
+            "Resource": "*",
+            "Condition": {
+                "ArnLike": {"lambda:FunctionArn": arn("lambda") + f"function:{project}-*"}
+            },
+        },
+        {
+            "Sid": "DataKeys",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*"],
+            "Resource": f"arn:aws:kms:*:{account_id}:key/*",
+        },
+        {
+            "Sid": "Configuration",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "ssm:GetParameter", "ssm:GetParameters"],
+            "Resource": [
+                arn("secretsmanager") + f"secret:{project}/*",
+                arn("ssm") + f"parameter/{project}/*",
+            ],
+        },
+        {
+            "Sid": "ReadsAndTelemetry",
+            "Effect": "Allow",
+            "Action": [
+                "cloudformation:GetTemplateSummary",
+                "cloudformation:ListStacks",
+                "cloudformation:ValidateTemplate",
+                "cloudwatch:GetMetricData",
+                "cloudwatch:PutMetricData",
+                "logs:DescribeLogGroups",
+                "xray:GetSamplingRules",
+                "xray:GetSamplingTargets",
+                "xray:PutTelemetryRecords",
+                "xray:PutTraceSegments",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Sid": "PlatformWaf",
+            "Effect": "Allow",
+            "Action": [
+                "wafv2:AssociateWebACL",
+                "wafv2:DisassociateWebACL",
+                "wafv2:GetWebACL",
+                "wafv2:GetWebACLForResource",
+            ],
+            "Resource": [
+                arn("wafv2") + f"regional/webacl/{project}-{environment}-web-acl/*",
+                "arn:aws:apigateway:*::/restapis/*/stages/*",
+            ],
+        },
+        {
+            "Sid": "ProjectRolesOnly",
+            "Effect": "Allow",
+            "Action": [
+                "iam:AttachRolePolicy",
+                "iam:CreateRole",
+                "iam:DeleteRole",
+                "iam:DeleteRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListRolePolicies",
+                "iam:PassRole",
+                "iam:PutRolePermissionsBoundary",
+                "iam:PutRolePolicy",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:UpdateAssumeRolePolicy",
+            ],
+            "Resource": project_roles,
+        },
+        {
+            "Sid": "KeepBoundaryOnRoles",
+            "Effect": "Deny",
+            "Action": [
+                "iam:AttachRolePolicy",
+                "iam:CreateRole",
+                "iam:DeleteRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:PutRolePermissionsBoundary",
+                "iam:PutRolePolicy",
+            ],
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn}},
+        },
+        {
+            "Sid": "ListedPoliciesOnly",
+            "Effect": "Deny",
+            "Action": ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+            "Resource": "*",
+            "Condition": {"ArnNotLike": {"iam:PolicyARN": _attachable(project, account_id)}},
+        },
+        {
+            "Sid": "NoNewIdentities",
+            "Effect": "Deny",
+            "Action": list(IDENTITY_ESCALATION_ACTIONS),
+            "Resource": "*",
+        },
+        {
+            "Sid": "ProjectTrustOnly",
+            "Effect": "Deny",
+            "Action": "iam:UpdateAssumeRolePolicy",
+            "NotResource": project_roles,
+        },
+        {
+            "Sid": "LeaveOrgkitRolesAlone",
+            "Effect": "Deny",
+            "Action": "iam:*",
+            "Resource": protected,
+        },
+        {
+            "Sid": "KeepTheBoundary",
+            "Effect": "Deny",
+            "Action": "iam:*",
+            "Resource": boundary_arn,
+        },
+        {
+            "Sid": "NoOrganizationChanges",
+            "Effect": "Deny",
+            "Action": ["account:*", "organizations:*"],
+            "Resource": "*",
+        },
+        *_platform_protection(project, environment, account_id),
+    ]
+    first_deny = next(i for i, st in enumerate(statements) if st["Effect"] == "Deny")
+    for index, extra in enumerate(role.extra_actions):
+        statements.insert(
+            first_deny + index,
             {
-                "Sid": "ApplicationServices",
+                "Sid": f"Extra{index}",
                 "Effect": "Allow",
-                "Action": sorted(
-                    [
-                        "apigateway:*",
-                        "cloudformation:*",
-                        "cloudwatch:*",
-                        "dynamodb:*",
-                        "events:*",
-                        "iam:*",
-                        "kms:Decrypt",
-                        "kms:DescribeKey",
-                        "kms:Encrypt",
-                        "kms:GenerateDataKey*",
-                        "lambda:*",
-                        "logs:*",
-                        "s3:*",
-                        "secretsmanager:GetSecretValue",
-                        "sns:*",
-                        "sqs:*",
-                        "ssm:GetParameter*",
-                        "states:*",
-                        "xray:*",
-                        *role.extra_actions,
-                    ]
-                ),
-                "Resource": "*",
+                "Action": sorted(extra.actions),
+                "Resource": sorted(extra.resources),
             },
-            {
-                "Sid": "NewRolesCarryTheBoundary",
-                "Effect": "Deny",
-                "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
-                "Resource": "*",
-                "Condition": {
-                    "StringNotEquals": {
-                        "iam:PermissionsBoundary": f"arn:aws:iam::{account_id}:policy/{boundary}"
-                    }
-                },
-            },
-            {
-                "Sid": "KeepTheBoundary",
-                "Effect": "Deny",
-                "Action": [
-                    "iam:CreatePolicyVersion",
-                    "iam:DeletePolicy",
-                    "iam:DeletePolicyVersion",
-                    "iam:DeleteRolePermissionsBoundary",
-                    "iam:SetDefaultPolicyVersion",
-                ],
-                "Resource": "*",
-            },
-            {
-                "Sid": "LeaveOrgkitRolesAlone",
-                "Effect": "Deny",
-                "Action": "iam:*",
-                "Resource": protected,
-            },
-            {
-                "Sid": "NoOrganizationChanges",
-                "Effect": "Deny",
-                "Action": ["account:*", "organizations:*"],
-                "Resource": "*",
-            },
-        ],
-    }
+        )
+    return {"Version": VERSION, "Statement": statements}
 
 
 def _doc(*statements: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ def check_semantics(spec: OrgSpec, policies: dict[str, PolicyDocument], report: 
     """Report every semantic problem of ``spec`` through ``report(location, message)``."""
     quotas = spec.quotas
     declared_policies = _check_policies(spec, policies, report)
+    check_role_documents(spec, report)
     present_policies = {p.name for p in spec.policies if p.state == "present"}
 
     ou_state: dict[str, str] = {}
@@ -147,6 +148,38 @@ def _check_projects(spec: OrgSpec, report: Report) -> None:
             )
         if role.name in reserved:
             report((*loc, "deployment_role", "name"), f"{role.name!r} is one of orgkit's own roles")
+
+
+def check_role_documents(spec: OrgSpec, report: Report) -> None:
+    """The documents of each project's deployment role fit IAM's size limits (they grow with
+    ``extra_actions``)."""
+    import json
+
+    from orgkit.config.roles import ACCOUNT_ID, deployment_role
+
+    quotas = spec.quotas
+    reported: set[tuple[str, object]] = set()
+    for index, project in enumerate(spec.projects):
+        role = project.deployment_role
+        if role is None:
+            continue
+        for account in spec.accounts:
+            if account.project != project.name or account.state != "active":
+                continue
+            # ${AccountId} is as long as an account id, so the sizes are the real ones.
+            wanted = deployment_role(spec, account, project, role, ACCOUNT_ID, "o-0123456789")
+            for what, document, limit in (
+                ("permissions", wanted.permissions, quotas.iam_inline_policies_max_characters),
+                ("boundary", wanted.boundary, quotas.iam_managed_policy_max_characters),
+            ):
+                size = len(json.dumps(document, separators=(",", ":")))
+                if size > limit and (what, account.environment) not in reported:
+                    reported.add((what, account.environment))
+                    report(
+                        ("projects", index, "deployment_role", "extra_actions"),
+                        f"the {what} of {role.name} in {account.email} would be {size} "
+                        f"characters; IAM allows {limit}: fewer or shorter extra_actions",
+                    )
 
 
 def _check_policies(spec: OrgSpec, policies: dict[str, PolicyDocument], report: Report) -> set[str]:

@@ -229,6 +229,13 @@ def _create_one(
             return str(status["AccountId"])
         if state == "FAILED":
             reason = status.get("FailureReason", "UNKNOWN")
+            if reason == "EMAIL_ALREADY_EXISTS":
+                # A CreateAccount retried after a lost response fails this way while the first
+                # request made the account: if the email is in this organization, it is ours.
+                existing = _account_with_email(org, request.email)
+                if existing is not None:
+                    on_update(request, f"already in the organization as {existing}")
+                    return existing
             raise AccountCreationError(
                 f"creating account {request.email} failed: {reason}",
                 hint=FAILURE_HINTS.get(reason, "see DescribeCreateAccountStatus for details"),
@@ -243,6 +250,15 @@ def _create_one(
             )
         on_update(request, "in progress")
         sleep(delay)
+
+
+def _account_with_email(org: Any, email: str) -> str | None:
+    pages = org.get_paginator("list_accounts").paginate()
+    for page in pages:
+        for account in page["Accounts"]:
+            if account["Email"].lower() == email.lower():
+                return str(account["Id"])
+    return None
 
 
 def create_batch(ctx: ApplyContext, changes: list[Change]) -> list[tuple[Change, str]]:

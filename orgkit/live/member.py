@@ -64,8 +64,11 @@ class MemberSessions:
         caller = self.aws.caller_name()
 
         def assume() -> dict[str, Any]:
-            kwargs: dict[str, Any] = {"RoleArn": arn, "RoleSessionName": SESSION_PREFIX + caller,
-                                      "DurationSeconds": SESSION_SECONDS}
+            kwargs: dict[str, Any] = {
+                "RoleArn": arn,
+                "RoleSessionName": SESSION_PREFIX + caller,
+                "DurationSeconds": SESSION_SECONDS,
+            }
             if arn not in self._no_source_identity:
                 try:
                     return dict(sts.assume_role(**kwargs, SourceIdentity=caller))

@@ -159,6 +159,10 @@ def test_a_flipped_destructive_flag_is_refused(
     detach["destructive"] = False
     data["flags"]["allow_destroy"] = False
     refused(small, plan_file, data, aws_calls, "not what a fresh plan would do now")
+    # With the flag the change needs, the edited file is still not the fresh plan.
+    refused(
+        small, plan_file, data, aws_calls, "not what a fresh plan would do now", "--allow-destroy"
+    )
     targets = org.list_targets_for_policy(PolicyId=policy["Id"])["Targets"]
     assert root in {t["TargetId"] for t in targets}
 
@@ -191,8 +195,20 @@ def test_a_plan_made_with_a_flag_needs_it_at_apply(
         (lambda d: d["changes"][0]["after"].update(extra="x"), "Extra inputs are not permitted"),
         (lambda d: d["changes"][0].update(kind="iam_user"), "unknown kind 'iam_user'"),
         (lambda d: d["changes"][0].update(action="explode"), "'explode' is not a valid Action"),
+        (lambda d: d["summary"].update(update=0), "not what a fresh plan would do now"),
+        (lambda d: d.update(flags="abc"), "not a plan this orgkit can apply"),
+        (lambda d: d["changes"][0]["after"].update(ou=[[[[[[[[]]]]]]]]), "not a plan this orgkit"),
     ],
-    ids=["newer-version", "no-version", "unknown-field", "unknown-kind", "unknown-action"],
+    ids=[
+        "newer-version",
+        "no-version",
+        "unknown-field",
+        "unknown-kind",
+        "unknown-action",
+        "summary-edited",
+        "flags-not-an-object",
+        "garbage-value",
+    ],
 )
 def test_a_malformed_plan_is_refused(
     small: Path,
@@ -215,3 +231,27 @@ def test_an_untouched_plan_applies_and_then_is_stale(small: Path, sandbox: Sandb
     again = run(small, "apply", "--yes", "--plan", str(plan_file))
     assert again.exit_code == 1
     assert "or it was already applied" in again.stderr
+
+
+def test_duplicate_keys_are_refused(small: Path, sandbox: Sandbox, aws_calls: list[str]) -> None:
+    """Two values for one key: a reviewer reads one, a parser keeps the other."""
+    moved_by_hand(sandbox)
+    plan_file, _ = saved(small)
+    text = plan_file.read_text().replace('"ou": "/Sandbox"', '"ou": "/Prod", "ou": "/Sandbox"', 1)
+    assert text != plan_file.read_text()
+    plan_file.write_text(text)
+    aws_calls.clear()
+    result = run(small, "apply", "--yes", "--plan", str(plan_file))
+    assert result.exit_code == 1 and "duplicate key 'ou'" in result.stderr
+    assert writes(aws_calls) == []
+
+
+def test_forged_flags_do_not_put_words_in_the_hint(
+    small: Path, sandbox: Sandbox, aws_calls: list[str]
+) -> None:
+    moved_by_hand(sandbox)
+    plan_file, data = saved(small)
+    data["flags"] = {"allow_destroy": True, "allow_close_accounts": True}
+    refused(small, plan_file, data, aws_calls, "not what a fresh plan would do now")
+    result = run(small, "apply", "--yes", "--plan", str(plan_file))
+    assert "--allow-close-accounts" not in result.stderr

@@ -86,7 +86,7 @@ def test_second_apply_makes_no_write_call(
     aws_calls.clear()
     planned = replan(config)
     assert planned.plan.empty
-    _, after = workflow.run_apply(planned, AwsContext(), RecordingReporter())
+    _, after = workflow.run_apply(planned, AwsContext(), RecordingReporter(), PlanOptions())
     assert after.empty
     assert [c for c in aws_calls if is_write(c.split(".", 1)[1])] == []
 
@@ -124,7 +124,7 @@ def test_out_of_band_changes_are_planned_back(sandbox: Sandbox, seed_dir: Path) 
     move = next(c for c in planned.plan.changes if c.kind == "account")
     assert (sides(move)[0]["ou"], sides(move)[1]["ou"]) == ("/Sandbox", "/Production")
 
-    _, after = workflow.run_apply(planned, AwsContext(), RecordingReporter())
+    _, after = workflow.run_apply(planned, AwsContext(), RecordingReporter(), PlanOptions())
     assert after.empty
     restored = live_tree(sandbox)
     assert restored["accounts"]["themisguard-prod@delatsi-llc.com"][1] == "/Production"
@@ -145,7 +145,9 @@ def test_wrong_management_account_is_refused_before_any_write(
 
 def test_saved_plan_is_refused_when_the_org_changed(sandbox: Sandbox, seed_dir: Path) -> None:
     config = seed_dir / "org.yaml"
-    saved = replan(config).plan
+    plan_file = seed_dir / "plan.json"
+    plan_file.write_text(json.dumps(replan(config).plan.to_dict()))
+    saved = workflow.load_saved_plan(plan_file)
     sandbox.client("organizations").create_organizational_unit(
         ParentId=live_tree(sandbox)["root"]["Id"], Name="Rogue"
     )

@@ -159,7 +159,7 @@ def test_new_target_gets_an_instance_and_removal_needs_destroy(
     assert held.plan.empty and [c.action for c in held.plan.held_back] == [Action.DELETE]
     aws = AwsContext()
     planned = workflow.make_plan(applied, aws, PlanOptions(allow_destroy=True))
-    _, after = workflow.run_apply(planned, aws, RecordingReporter())
+    _, after = workflow.run_apply(planned, aws, RecordingReporter(), PlanOptions())
     assert after.empty
     instances = sandbox.client("cloudformation").list_stack_instances(StackSetName="log-archive")[
         "Summaries"
@@ -189,7 +189,7 @@ def test_failing_instance_stops_apply_with_the_stack_set_named(
     with pytest.raises(AwsError) as caught:
         # lint=False: apply's cfn-lint would catch this template; the point here is what
         # apply does when CloudFormation itself fails an instance.
-        workflow.run_apply(planned, aws, RecordingReporter(), lint=False)
+        workflow.run_apply(planned, aws, RecordingReporter(), PlanOptions(), lint=False)
     assert "log-archive" in caught.value.message
     assert "apply stopped after" in caught.value.message
     remaining = replan(config)
@@ -220,5 +220,5 @@ def test_apply_refuses_a_template_cfn_lint_rejects_before_any_write(
     aws = AwsContext()
     planned = workflow.make_plan(config, aws, PlanOptions())
     with pytest.raises(ConfigError, match="NoSuchResource"):
-        workflow.run_apply(planned, aws, RecordingReporter())
+        workflow.run_apply(planned, aws, RecordingReporter(), PlanOptions())
     assert not [c for c in aws_calls if is_write(c.split(".", 1)[1])]

@@ -20,6 +20,7 @@ class FakeOrganizations:
         self.in_flight = 0
         self.max_in_flight = 0
         self.lock = threading.Lock()
+        self.members: dict[str, str] = {}  # what ListAccounts answers
 
     def create_account(self, **kwargs: object) -> dict:
         email = str(kwargs["Email"])
@@ -30,6 +31,16 @@ class FakeOrganizations:
             request_id = f"car-{len(self.created)}"
             self.requests[request_id] = email
         return {"CreateAccountStatus": {"Id": request_id, "State": "IN_PROGRESS"}}
+
+    def get_paginator(self, name: str) -> object:
+        assert name == "list_accounts"
+        members = self.members
+
+        class Pages:
+            def paginate(self) -> list[dict]:
+                return [{"Accounts": [{"Email": e, "Id": i} for e, i in members.items()]}]
+
+        return Pages()
 
     def describe_create_account_status(self, CreateAccountRequestId: str) -> dict:
         email = self.requests[CreateAccountRequestId]
@@ -162,3 +173,27 @@ def test_in_flight_bound_is_respected_for_small_limits(in_flight: int) -> None:
         sleep=lambda s: None if threading.Event().wait(0.005) else None,
     )
     assert org.max_in_flight <= in_flight
+
+
+def test_email_already_in_this_organization_is_adopted_not_failed() -> None:
+    """A CreateAccount retried after a lost response: the retry fails with
+    EMAIL_ALREADY_EXISTS, the first request made the account."""
+    org = FakeOrganizations(
+        {"a@x.com": [{"State": "FAILED", "FailureReason": "EMAIL_ALREADY_EXISTS"}]}
+    )
+    org.members["A@x.com"] = "444"
+    created, failed = create_accounts(
+        org, [request("a@x.com")], 5, lambda r, m: None, sleep=lambda s: None
+    )
+    assert created == {"a@x.com": "444"} and not failed
+
+
+def test_email_used_outside_the_organization_fails_with_its_hint() -> None:
+    org = FakeOrganizations(
+        {"a@x.com": [{"State": "FAILED", "FailureReason": "EMAIL_ALREADY_EXISTS"}]}
+    )
+    created, failed = create_accounts(
+        org, [request("a@x.com")], 5, lambda r, m: None, sleep=lambda s: None
+    )
+    assert not created
+    assert "EMAIL_ALREADY_EXISTS" in failed["a@x.com"].message
