@@ -47,6 +47,20 @@ def template_context(spec: OrgSpec) -> dict[str, Any]:
         **spec.vars,
         "organization": spec.organization.model_dump(mode="json"),
         "stackset_roles": roles.model_dump(mode="json"),
+        # The projects' deployment roles, for guardrails that protect them, their boundaries
+        # and the OIDC provider they trust: [{"project", "role", "role_arn", "boundary_arn",
+        # "github"}], ARNs with any account.
+        "deployment_roles": [
+            {
+                "project": p.name,
+                "role": p.deployment_role.name,
+                "role_arn": f"arn:aws:iam::*:role/{p.deployment_role.name}",
+                "boundary_arn": f"arn:aws:iam::*:policy/{p.deployment_role.name}Boundary",
+                "github": p.deployment_role.trust.github is not None,
+            }
+            for p in spec.projects
+            if p.deployment_role is not None
+        ],
     }
 
 

@@ -22,6 +22,7 @@ def check_semantics(spec: OrgSpec, policies: dict[str, PolicyDocument], report: 
     quotas = spec.quotas
     declared_policies = _check_policies(spec, policies, report)
     check_role_documents(spec, report)
+    check_regions(spec, report)
     present_policies = {p.name for p in spec.policies if p.state == "present"}
 
     ou_state: dict[str, str] = {}
@@ -148,6 +149,39 @@ def _check_projects(spec: OrgSpec, report: Report) -> None:
             )
         if role.name in reserved:
             report((*loc, "deployment_role", "name"), f"{role.name!r} is one of orgkit's own roles")
+
+
+GLOBAL_SERVICES_REGION = "us-east-1"
+
+
+def check_regions(spec: OrgSpec, report: Report) -> None:
+    """``vars.allowed_regions`` is the list the region guardrail (scps/restrict-regions) denies
+    outside of: it must hold us-east-1, where global services are served, and every region
+    orgkit itself works in (the home region, the stack sets' regions)."""
+    allowed = spec.vars.get("allowed_regions")
+    if allowed is None:
+        return
+    if not isinstance(allowed, list) or not all(isinstance(r, str) for r in allowed):
+        report(("vars", "allowed_regions"), "must be a list of region names")
+        return
+    if GLOBAL_SERVICES_REGION not in allowed:
+        report(
+            ("vars", "allowed_regions"),
+            f"must include {GLOBAL_SERVICES_REGION}: global services (IAM, Organizations, "
+            "CloudFront, Route 53, ACM for CloudFront) are served from it",
+        )
+    if spec.organization.home_region not in allowed:
+        report(
+            ("organization", "home_region"),
+            f"{spec.organization.home_region} is not in vars.allowed_regions",
+        )
+    for index, stack_set in enumerate(spec.stack_sets):
+        for i, region in enumerate(stack_set.regions):
+            if region not in allowed:
+                report(
+                    ("stack_sets", index, "regions", i),
+                    f"{region} is not in vars.allowed_regions (the region guardrail denies it)",
+                )
 
 
 def check_role_documents(spec: OrgSpec, report: Report) -> None:

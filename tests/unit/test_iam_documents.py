@@ -309,3 +309,34 @@ def test_a_role_made_with_admin_permissions_is_still_bounded(action: str, resour
     from it. The boundary stops every step."""
     account, _, boundary = deploy_role()
     assert not can(account, ADMIN, boundary, action, resource.format(a=account))
+
+
+def scps() -> list[tuple[str, dict[str, Any]]]:
+    config = load_config(REPO / "org.yaml")
+    return sorted((name, doc.document) for name, doc in config.policies.items())
+
+
+@pytest.mark.parametrize(("name", "document"), scps(), ids=[n for n, _ in scps()])
+def test_scps_lint_clean_and_name_only_real_actions(name: str, document: dict[str, Any]) -> None:
+    policy = parliament.analyze_policy_string(json.dumps(document), include_community_auditors=True)
+    assert [(f.issue, f.detail) for f in policy.findings] == []
+    for statement in document["Statement"]:
+        actions = statement.get("Action") or statement.get("NotAction")
+        for action in [actions] if isinstance(actions, str) else actions:
+            parliament.expand_action(action)  # raises on an action IAM does not have
+
+
+def test_guardrails_exempt_exact_roles_only() -> None:
+    """No wildcard exemption such as role/orgkit-*: only the roles orgkit really uses."""
+    text = json.dumps(dict(scps()))
+    assert "orgkit-*" not in text
+    exempt = {
+        arn
+        for _, document in scps()
+        for statement in document["Statement"]
+        for arn in statement.get("Condition", {}).get("ArnNotLike", {}).get("aws:PrincipalArn", [])
+    }
+    assert exempt == {
+        "arn:aws:iam::*:role/OrganizationAccountAccessRole",
+        "arn:aws:iam::*:role/AWSCloudFormationStackSetExecutionRole",
+    }
