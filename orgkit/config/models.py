@@ -107,6 +107,14 @@ class GitHubTrustSpec(_Model):
         description="GitHub environments; an account whose environment is listed trusts only "
         "jobs of that GitHub environment, other accounts trust the branches.",
     )
+    job_workflow_refs: list[
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/.+@.+$")]
+    ] = Field(
+        default_factory=list,
+        description="Pin the trust to these reusable or calling workflows too (the OIDC "
+        "token's job_workflow_ref claim, e.g. 'org/repo/.github/workflows/deploy.yml@"
+        "refs/heads/main'; wildcards allowed). Empty: any workflow of the repository.",
+    )
 
 
 class TrustSpec(_Model):

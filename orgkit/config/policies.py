@@ -92,7 +92,8 @@ def load_document(
         text, issue = render_file(env, file, template_context(spec), display)
         if issue is not None:
             return None, [issue]
-        assert text is not None
+        if text is None:  # render_file returns text or an issue
+            raise AssertionError("rendering returned neither text nor an issue")
     else:
         text = path.read_text(encoding="utf-8")
     try:

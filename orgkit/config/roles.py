@@ -52,7 +52,8 @@ class RoleSpec:
 def administration_role(spec: OrgSpec, management_id: str) -> RoleSpec:
     """The StackSet administration role in the management account."""
     roles = spec.stackset_roles
-    assert roles is not None
+    if roles is None:  # only called when stackset_roles is declared
+        raise AssertionError("stackset_roles is not declared")
     return RoleSpec(
         role_name=roles.administration_role,
         purpose="stackset-administration",
@@ -83,7 +84,8 @@ def execution_role(
 ) -> RoleSpec:
     """The StackSet execution role in a member account."""
     roles = spec.stackset_roles
-    assert roles is not None
+    if roles is None:  # only called when stackset_roles is declared
+        raise AssertionError("stackset_roles is not declared")
     return RoleSpec(
         role_name=roles.execution_role,
         purpose="stackset-execution",
@@ -193,6 +195,7 @@ def _trust(
     statements: list[dict[str, Any]] = []
     github = role.trust.github
     if github is not None:
+        like: dict[str, Any] = {}
         if environment in github.environments:
             # The account of a GitHub environment trusts only jobs of that environment: a dev
             # job cannot assume the prod role, and no push to a branch can skip the
@@ -200,6 +203,9 @@ def _trust(
             subjects = [f"repo:{github.repository}:environment:{environment}"]
         else:
             subjects = [f"repo:{github.repository}:ref:refs/heads/{b}" for b in github.branches]
+        like[f"{GITHUB_OIDC_HOST}:sub"] = sorted(subjects)
+        if github.job_workflow_refs:
+            like[f"{GITHUB_OIDC_HOST}:job_workflow_ref"] = sorted(github.job_workflow_refs)
         statements.append(
             {
                 "Sid": "GitHubActions",
@@ -210,7 +216,18 @@ def _trust(
                 "Action": "sts:AssumeRoleWithWebIdentity",
                 "Condition": {
                     "StringEquals": {f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com"},
-                    "StringLike": {f"{GITHUB_OIDC_HOST}:sub": sorted(subjects)},
+                    "StringLike": {
+                        f"{GITHUB_OIDC_HOST}:sub": sorted(subjects),
+                        **(
+                            {
+                                f"{GITHUB_OIDC_HOST}:job_workflow_ref": sorted(
+                                    github.job_workflow_refs
+                                )
+                            }
+                            if github.job_workflow_refs
+                            else {}
+                        ),
+                    },
                 },
             }
         )

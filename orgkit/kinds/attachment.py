@@ -111,7 +111,8 @@ class AttachmentKind(ResourceKind):
                         )
                     )
                 for target in sorted(set(live_targets) - wanted):
-                    assert live is not None
+                    if live is None:  # a live target implies a live policy
+                        raise AssertionError(f"{policy.name} has targets but is not live")
                     part.changes.append(
                         self._detach(ctx, policy.name, live.id, live_targets[target])
                     )

@@ -229,7 +229,12 @@ class PolicyKind(ResourceKind):
 
     def describe(self, change: Change) -> list[str]:
         if change.action is Action.CREATE:
-            return [f"from {change.new(NewPolicy).file}"]
+            new = change.new(NewPolicy)
+            # A reviewer approves what the policy says, not a file name.
+            return [f"from {new.file}:"] + [
+                f"+ {line}"
+                for line in json.dumps(new.content, indent=2, sort_keys=True).splitlines()
+            ]
         if change.action is Action.DELETE:
             return [f"delete {change.old(PolicyRef).id}"]
         before, after = change.old(LivePolicyState), change.new(PolicyUpdate)

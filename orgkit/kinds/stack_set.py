@@ -42,6 +42,7 @@ from orgkit.live.model import LiveOrg, LiveStackInstance, LiveStackSet
 from orgkit.live.reader import parallel
 from orgkit.live.session import AwsContext, aws_error, error_code
 from orgkit.names import MANAGED_BY, aws_tags
+from orgkit.render.templates import stateful_losses
 
 STACK_SET = "stack_set"
 STACK_INSTANCE = "stack_instance"  # the instance kind's name (orgkit.kinds.stack_instance)
@@ -442,7 +443,8 @@ def definition(ctx: PlanContext, index: int) -> StackSetDefinition:
     spec = ctx.spec
     stack_set = spec.stack_sets[index]
     roles = spec.stackset_roles
-    assert roles is not None  # validated: stack sets need the role pair
+    if roles is None:  # validated: stack sets need the role pair
+        raise AssertionError("stack sets without stackset_roles")
     template = ctx.config.templates[stack_set.name]
     targets = resolve_targets(spec, stack_set)
     return StackSetDefinition(
@@ -542,6 +544,13 @@ class StackSetKind(ResourceKind):
     def sort_key(self, change: Change, ctx: PlanContext) -> tuple[Any, ...]:
         return (self.order, stack_set_index(ctx, stack_set_of(change)), 0)
 
+    def is_destructive(self, change: Change) -> bool:
+        """A delete, and a template change that deletes or replaces a resource holding data
+        (a table, bucket, key, log group...) in every instance."""
+        if change.action is Action.DELETE:
+            return True
+        return change.action is Action.UPDATE and bool(_losses(change))
+
     def batch_key(self, change: Change) -> Hashable | None:
         return STACK_SETS_ORDER
 
@@ -557,7 +566,7 @@ class StackSetKind(ResourceKind):
         if change.action is Action.DELETE:
             return ["delete the stack set (its instances are deleted first)"]
         before, after = change.old(LiveStackSetState), change.new(StackSetDefinition)
-        lines = []
+        lines = [f"data loss: {loss}" for loss in _losses(change)]
         for part in before.differs:
             if part == "template":
                 lines.append("template:")
@@ -582,6 +591,16 @@ class StackSetKind(ResourceKind):
             else:
                 lines.append(f"{part}: {getattr(before, part)!r} -> {getattr(after, part)!r}")
         return lines
+
+
+def _losses(change: Change) -> list[str]:
+    if change.action is not Action.UPDATE or not isinstance(change.before, LiveStackSetState):
+        return []
+    if "template" not in change.before.differs:
+        return []
+    return stateful_losses(
+        change.before.template_body, change.new(StackSetDefinition).template_body
+    )
 
 
 KIND = StackSetKind()

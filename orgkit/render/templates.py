@@ -49,7 +49,8 @@ def render_template(
     body, issue = render_file(env, template, context, display)
     if issue is not None:
         return None, [issue]
-    assert body is not None
+    if body is None:  # render_file returns text or an issue
+        raise AssertionError("rendering returned neither text nor an issue")
     try:
         parsed = yaml.load(body, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
@@ -89,3 +90,63 @@ def lint(template: RenderedTemplate, regions: list[str]) -> list[tuple[str, Conf
             )
         )
     return found
+
+
+# Resource types that hold data: deleting or replacing one loses it (unless CloudFormation is
+# told to retain it), and the property changes that make CloudFormation replace each.
+STATEFUL_TYPES: dict[str, tuple[str, ...]] = {
+    "AWS::DynamoDB::Table": ("TableName", "KeySchema"),
+    "AWS::DynamoDB::GlobalTable": ("TableName", "KeySchema"),
+    "AWS::S3::Bucket": ("BucketName",),
+    "AWS::KMS::Key": ("KeySpec", "KeyUsage", "MultiRegion"),
+    "AWS::Logs::LogGroup": ("LogGroupName",),
+    "AWS::RDS::DBInstance": ("DBInstanceIdentifier", "Engine", "StorageEncrypted"),
+    "AWS::RDS::DBCluster": ("DBClusterIdentifier", "Engine", "StorageEncrypted"),
+    "AWS::EFS::FileSystem": ("Encrypted", "PerformanceMode"),
+    "AWS::SQS::Queue": ("QueueName", "FifoQueue"),
+}
+
+
+def _resources(body: str) -> dict[str, Any]:
+    try:
+        parsed = yaml.load(body, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError:
+        return {}
+    resources = parsed.get("Resources") if isinstance(parsed, dict) else None
+    return resources if isinstance(resources, dict) else {}
+
+
+def _retained(resource: Any) -> bool:
+    """DeletionPolicy Retain (or RetainExceptOnCreate) keeps the data; a conditional policy
+    (``!If``) might not, so it does not count."""
+    return isinstance(resource, dict) and resource.get("DeletionPolicy") in (
+        "Retain",
+        "RetainExceptOnCreate",
+    )
+
+
+def stateful_losses(before: str, after: str) -> list[str]:
+    """What a template change would delete or replace among resources that hold data, one
+    line each (empty: nothing is lost)."""
+    old, new = _resources(before), _resources(after)
+    losses = []
+    for logical_id, resource in sorted(old.items()):
+        if not isinstance(resource, dict):
+            continue
+        kind = resource.get("Type")
+        if kind not in STATEFUL_TYPES:
+            continue
+        replacement = new.get(logical_id)
+        if not isinstance(replacement, dict):
+            if not _retained(resource):
+                losses.append(f"deletes {kind} {logical_id} (removed from the template)")
+            continue
+        if replacement.get("Type") != kind:
+            losses.append(f"replaces {kind} {logical_id} (type now {replacement.get('Type')})")
+            continue
+        props_old = resource.get("Properties") or {}
+        props_new = replacement.get("Properties") or {}
+        changed = [p for p in STATEFUL_TYPES[kind] if props_old.get(p) != props_new.get(p)]
+        if changed and not _retained(resource):
+            losses.append(f"replaces {kind} {logical_id} ({', '.join(changed)} changed)")
+    return losses

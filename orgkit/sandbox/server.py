@@ -44,7 +44,7 @@ class Sandbox:
             endpoint_url=self.endpoint,
             **{"region_name": "us-east-1", **kwargs},
             aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - the emulator's fake credentials
         )
 
     def member_client(
@@ -83,8 +83,9 @@ class Sandbox:
 
         paths = ["/moto-api/reset"] + ([f"/moto-api/seed?a={seed}"] if seed is not None else [])
         for path in paths:
-            request = urllib.request.Request(f"{self.endpoint}{path}", method="POST")
-            with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback only
+            # The endpoint is the sandbox's own http://127.0.0.1 server.
+            request = urllib.request.Request(f"{self.endpoint}{path}", method="POST")  # noqa: S310
+            with urllib.request.urlopen(request, timeout=10):  # noqa: S310
                 pass
 
     def create_organization(self) -> str:

@@ -51,8 +51,13 @@ def print_plan(console: Console, plan: Plan) -> None:
             Text(f"Held back: {len(plan.held_back)} destructive change(s) need a flag", "bold red")
         )
         for change in plan.held_back:
-            flag = FLAG_OPTIONS[kind_of(change.kind).destroy_flag]
+            kind = kind_of(change.kind)
+            flag = FLAG_OPTIONS[kind.destroy_flag]
             console.print(Text(f"  {change.action.symbol} {change.address}  ({flag})", "red"))
+            if change.action is Action.UPDATE:  # say what the update would destroy
+                for line in kind.describe(change):
+                    if line.startswith("data loss:"):
+                        console.print(Text(f"      {line}", "red"))
     if plan.unmanaged:
         console.print()
         console.print(

@@ -25,9 +25,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pytest
 
+from orgkit.render.jinja import environment
 from orgkit.sandbox.server import Sandbox
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -47,9 +47,8 @@ PLATFORM_TABLES = ("customers", "subscriptions", "webhook-events", "usage-record
 
 
 def render(name: str) -> str:
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     source = (TEMPLATES / f"{name}.yaml.j2").read_text()
-    return environment.from_string(source).render(**CONTEXT, stack_set=name)
+    return environment(TEMPLATES).from_string(source).render(**CONTEXT, stack_set=name)
 
 
 def create_members(box: Sandbox) -> dict[str, str]:

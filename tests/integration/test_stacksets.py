@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from orgkit import workflow
+from orgkit.kinds.stack_set import KIND as KIND_OF_STACK_SET
 from orgkit.live import AwsContext
 from orgkit.plan import Action, PlanOptions
 from orgkit.sandbox.server import Sandbox
@@ -120,6 +121,38 @@ def test_template_edit_plans_an_update_with_a_diff(sandbox: Sandbox, applied: Pa
         "StackSet"
     ]["TemplateBody"]
     assert "ONE_HOUR" in body
+
+
+def test_a_template_edit_that_drops_a_table_is_held_back(sandbox: Sandbox, applied: Path) -> None:
+    """Dropping the webhook-events table from the platform would delete it in dev and staging
+    (DeletionPolicy is Delete outside prod): destructive, held back without --allow-destroy."""
+    template = applied.parent / "templates" / "themisguard-platform.yaml.j2"
+    text = template.read_text()
+    start = text.index('  {"id": "WebhookEvents"')
+    end = text.index('  {"id": "UsageRecords"')
+    template.write_text(text[:start] + text[end:])
+
+    held = replan(applied)
+    assert held.plan.changes == ()
+    [change] = held.plan.held_back
+    assert change.address == 'stack_set["themisguard-platform"]' and change.destructive
+    assert any(
+        "deletes AWS::DynamoDB::Table WebhookEventsTable" in line
+        for line in KIND_OF_STACK_SET.describe(change)
+    )
+
+    aws = AwsContext()
+    _, after = workflow.run_apply(held, aws, RecordingReporter(), PlanOptions())
+    cfn = sandbox.client("cloudformation")
+    body = cfn.describe_stack_set(StackSetName="themisguard-platform")["StackSet"]["TemplateBody"]
+    assert "WebhookEventsTable" in body  # nothing was sent
+    assert after.held_back and not after.changes
+
+    allowed = replan(applied, PlanOptions(allow_destroy=True))
+    assert [c.address for c in allowed.plan.changes] == ['stack_set["themisguard-platform"]']
+    workflow.run_apply(allowed, aws, RecordingReporter(), PlanOptions(allow_destroy=True))
+    body = cfn.describe_stack_set(StackSetName="themisguard-platform")["StackSet"]["TemplateBody"]
+    assert "WebhookEventsTable" not in body
 
 
 def test_environment_parameter_edit_updates_only_that_environment(

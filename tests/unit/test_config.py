@@ -187,3 +187,25 @@ def test_bad_case_dirs_are_self_contained(tmp_path: Path) -> None:
 
     expected = (case / "expected.txt").read_text().strip()
     assert [str(i) for i in caught.value.issues] == [expected]
+
+
+def test_a_symlink_out_of_the_folder_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "p.json").write_text('{"Version": "2012-10-17", "Statement": []}')
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "scps").symlink_to(outside)
+    (repo / "org.yaml").write_text(
+        textwrap.dedent("""\
+            version: 1
+            organization: {name: T, management_account_id: "123456789012"}
+            policies:
+              - {name: p, file: scps/p.json}
+            """)
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(repo / "org.yaml")
+    assert "org.yaml:4: policies[0].file: policy 'p': scps/p.json leads outside" in str(
+        caught.value.issues[0]
+    ).replace(str(repo) + "/", "")

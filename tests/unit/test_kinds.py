@@ -18,7 +18,8 @@ from orgkit.plan import PlanOptions, plan
 from orgkit.views.plan_view import print_plan
 
 REPO = Path(__file__).resolve().parents[2]
-EXPECTED = {
+# The kinds the seed org.yaml uses: planning it against an empty organization creates each.
+SEED_KINDS = {
     "policy_type",
     "ou",
     "policy",
@@ -29,6 +30,7 @@ EXPECTED = {
     "stack_set",
     "stack_instance",
 }
+EXPECTED = set(SEED_KINDS)  # every registered kind: a new kind is added here
 
 
 def test_every_kind_is_registered_and_complete() -> None:
@@ -67,7 +69,9 @@ def test_each_kind_plans_describes_and_round_trips_its_changes() -> None:
     config = load_config(REPO / "org.yaml")
     result = plan(config, empty_live())
     seen = {c.kind for c in result.changes}
-    assert seen == EXPECTED
+    # The seed declares one of every kind it uses; a kind the seed does not use is covered by
+    # its own module's tests.
+    assert SEED_KINDS <= seen <= EXPECTED
     for change in result.changes:
         kind = kind_of(change.kind)
         assert all(isinstance(line, str) for line in kind.describe(change))
