@@ -72,7 +72,7 @@ def test_seed_org_applies_and_converges(sandbox: Sandbox, seed_dir: Path) -> Non
         "deny-leave-organization": {"/"},
         "deny-root-user": {"/"},
         "protect-security-services": {"/"},
-        "restrict-regions": {"/Security", "/Production", "/Non-Production", "/Sandbox"},
+        "restrict-regions": {"/"},
         "sandbox-cost-guard": {"/Sandbox"},
     }
     assert {n: p[2] for n, p in tree["policies"].items()} == expected_targets
@@ -175,7 +175,7 @@ def test_destructive_changes_need_their_flags(sandbox: Sandbox, seed_dir: Path) 
     def retire(data: dict) -> None:
         data["policies"][4]["state"] = "absent"  # sandbox-cost-guard
         sandbox_ou = next(o for o in data["ous"] if o["name"] == "Sandbox")
-        sandbox_ou["policies"] = ["restrict-regions"]
+        sandbox_ou["policies"] = []
         for account in data["accounts"]:
             if account["email"] == "sandbox-experiments@delatsi-llc.com":
                 account["state"] = "closed"

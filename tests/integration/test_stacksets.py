@@ -192,7 +192,9 @@ def test_new_target_gets_an_instance_and_removal_needs_destroy(
     assert held.plan.empty and [c.action for c in held.plan.held_back] == [Action.DELETE]
     aws = AwsContext()
     planned = workflow.make_plan(applied, aws, PlanOptions(allow_destroy=True))
-    _, after = workflow.run_apply(planned, aws, RecordingReporter(), PlanOptions())
+    _, after = workflow.run_apply(
+        planned, aws, RecordingReporter(), PlanOptions(allow_destroy=True)
+    )
     assert after.empty
     instances = sandbox.client("cloudformation").list_stack_instances(StackSetName="log-archive")[
         "Summaries"

@@ -179,11 +179,23 @@ def test_template_change_is_a_stack_set_update_with_a_diff_and_nothing_else(
 ) -> None:
     config = make_config(tmp_path)
     live = live_org((in_sync(config),))
-    edited = make_config(tmp_path, template=TEMPLATE.replace('-t"', '-table"'))
+    edited = make_config(tmp_path, template=TEMPLATE.replace("PAY_PER_REQUEST", "PROVISIONED"))
     result = plan(edited, live)
     assert stack_changes(result) == ['~ stack_set["platform"]']
     change = result.changes[-1]
     assert change.to_dict()["before"]["differs"] == ["template"]
+    assert not change.destructive
+
+
+def test_template_change_that_replaces_a_table_is_held_back(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    live = live_org((in_sync(config),))
+    renamed = make_config(tmp_path, template=TEMPLATE.replace('-t"', '-table"'))
+    held = plan(renamed, live)
+    assert stack_changes(held) == []
+    [change] = [c for c in held.held_back if c.kind == "stack_set"]
+    assert change.destructive
+    assert plan(renamed, live, PlanOptions(allow_destroy=True)).changes[-1] == change
 
 
 def test_parameter_change_is_a_stack_set_update_and_nothing_else(tmp_path: Path) -> None:
