@@ -362,6 +362,24 @@ def _platform_protection(project: str, environment: str, account_id: str) -> lis
     ]
 
 
+def _platform_waf(project: str, environment: str, account_id: str) -> dict[str, Any]:
+    """Putting the project's APIs behind the platform's web ACL (in the role and its boundary)."""
+    return {
+        "Sid": "PlatformWaf",
+        "Effect": "Allow",
+        "Action": [
+            "wafv2:AssociateWebACL",
+            "wafv2:DisassociateWebACL",
+            "wafv2:GetWebACL",
+            "wafv2:GetWebACLForResource",
+        ],
+        "Resource": [
+            f"arn:aws:wafv2:*:{account_id}:regional/webacl/{project}-{environment}-web-acl/*",
+            "arn:aws:apigateway:*::/restapis/*/stages/*",
+        ],
+    }
+
+
 def _deploy_permissions(
     project: str,
     role: DeploymentRoleSpec,
@@ -483,20 +501,7 @@ def _deploy_permissions(
                 "arn:aws:apigateway:*::/tags/*",
             ],
         },
-        {
-            "Sid": "PlatformWaf",
-            "Effect": "Allow",
-            "Action": [
-                "wafv2:AssociateWebACL",
-                "wafv2:DisassociateWebACL",
-                "wafv2:GetWebACL",
-                "wafv2:GetWebACLForResource",
-            ],
-            "Resource": [
-                arn("wafv2") + f"regional/webacl/{project}-{environment}-web-acl/*",
-                "arn:aws:apigateway:*::/restapis/*/stages/*",
-            ],
-        },
+        _platform_waf(project, environment, account_id),
         {
             "Sid": "Tables",
             "Effect": "Allow",
@@ -722,20 +727,7 @@ def _boundary(
             ],
             "Resource": "*",
         },
-        {
-            "Sid": "PlatformWaf",
-            "Effect": "Allow",
-            "Action": [
-                "wafv2:AssociateWebACL",
-                "wafv2:DisassociateWebACL",
-                "wafv2:GetWebACL",
-                "wafv2:GetWebACLForResource",
-            ],
-            "Resource": [
-                arn("wafv2") + f"regional/webacl/{project}-{environment}-web-acl/*",
-                "arn:aws:apigateway:*::/restapis/*/stages/*",
-            ],
-        },
+        _platform_waf(project, environment, account_id),
         {
             "Sid": "ProjectRolesOnly",
             "Effect": "Allow",

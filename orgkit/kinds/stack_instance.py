@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from orgkit.changes import Action, Change, Finding, Side, address
 from orgkit.config.stacksets import instance_overrides, resolve_targets
 from orgkit.kinds.base import (
-    BatchHandler,
     PlanContext,
     PlanPart,
     ReadContext,
-    ResourceKind,
     SideModels,
 )
 from orgkit.kinds.stack_set import (
     STACK_INSTANCE,
     STACK_SETS_ORDER,
-    apply_stack_changes,
+    StackSetOperations,
     definition,
     org_ids,
     stack_set_index,
@@ -56,7 +54,7 @@ class LiveInstanceRef(Side):
     status: str
 
 
-class StackInstanceKind(ResourceKind):
+class StackInstanceKind(StackSetOperations):
     """One instance per target account and region: created, given new overrides, deleted
     with ``--allow-destroy`` when its account is no longer a target."""
 
@@ -159,13 +157,6 @@ class StackInstanceKind(ResourceKind):
 
     def sort_key(self, change: Change, ctx: PlanContext) -> tuple[Any, ...]:
         return (STACK_SETS_ORDER, stack_set_index(ctx, stack_set_of(change)), 1)
-
-    def batch_key(self, change: Change) -> Hashable | None:
-        return STACK_SETS_ORDER
-
-    @property
-    def handlers(self) -> Mapping[Action, BatchHandler]:
-        return dict.fromkeys(Action, apply_stack_changes)
 
     def describe(self, change: Change) -> list[str]:
         if change.action is Action.DELETE:

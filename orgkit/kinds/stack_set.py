@@ -486,7 +486,19 @@ def stack_set_index(ctx: PlanContext, name: str) -> int:
     return names.index(name) if name in names else len(names)
 
 
-class StackSetKind(ResourceKind):
+class StackSetOperations(ResourceKind):
+    """What both stack set kinds share: their changes run together through one
+    :class:`StackSetApplier` (one operation per stack set at a time)."""
+
+    def batch_key(self, change: Change) -> Hashable | None:
+        return STACK_SETS_ORDER
+
+    @property
+    def handlers(self) -> Mapping[Action, BatchHandler]:
+        return dict.fromkeys(Action, apply_stack_changes)
+
+
+class StackSetKind(StackSetOperations):
     """Stack sets org.yaml declares: created, updated when their template, parameters,
     capabilities, description or roles differ, deleted (after their instances) with
     ``--allow-destroy``. Stack sets org.yaml does not name are not read."""
@@ -550,13 +562,6 @@ class StackSetKind(ResourceKind):
         if change.action is Action.DELETE:
             return True
         return change.action is Action.UPDATE and bool(_losses(change))
-
-    def batch_key(self, change: Change) -> Hashable | None:
-        return STACK_SETS_ORDER
-
-    @property
-    def handlers(self) -> Mapping[Action, BatchHandler]:
-        return dict.fromkeys(Action, apply_stack_changes)
 
     def describe(self, change: Change) -> list[str]:
         if change.action is Action.CREATE:
