@@ -221,12 +221,18 @@ def render(
 ) -> list[tuple[Path, RenderedTemplate]]:
     """Write every stack set's rendered template into ``out_dir``; return what was written."""
     config = validate(config_path, lint=lint, warn=warn)
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, template in sorted(config.templates.items()):
-        target = out_dir / f"{name}.yaml"
-        target.write_text(template.body, encoding="utf-8")
-        written.append((target, template))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, template in sorted(config.templates.items()):
+            target = out_dir / f"{name}.yaml"
+            target.write_text(template.body, encoding="utf-8")
+            written.append((target, template))
+    except OSError as exc:
+        raise OrgkitError(
+            f"cannot write the rendered templates to {out_dir}: {exc.strerror or exc}",
+            hint="Choose a folder you can write (--out DIR).",
+        ) from None
     return written
 
 

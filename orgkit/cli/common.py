@@ -49,6 +49,24 @@ def _aws_exceptions() -> tuple[type[BaseException], ...]:
     return (BotoCoreError, ClientError, ResponseParserError)
 
 
+def check_writable(path: Path) -> None:
+    """Refuse an output file that cannot be written, before any work is done for it."""
+    import os
+
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise OrgkitError(f"{path} is a folder", hint="Name a file to write the plan to.")
+    if not folder.is_dir():
+        raise OrgkitError(
+            f"cannot write {path}: the folder {folder} does not exist",
+            hint="Create the folder first, or choose another path.",
+        )
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise OrgkitError(
+            f"cannot write {path}: permission denied", hint="Choose a path you can write."
+        )
+
+
 class OrgkitGroup(click.Group):
     """Prints OrgkitError as message + hint and exits 1; usage errors exit 1 as well."""
 

@@ -20,6 +20,7 @@ from orgkit.cli.common import (
     ConsoleReporter,
     Context,
     OrgkitGroup,
+    check_writable,
     err,
     out,
 )
@@ -151,6 +152,8 @@ def plan_cmd(
 ) -> int:
     """Show what apply would change. Read-only."""
     options = PlanOptions(allow_destroy=allow_destroy, allow_close_accounts=allow_close_accounts)
+    if out_file is not None:
+        check_writable(out_file)  # before the plan is computed, not after
     planned = workflow.make_plan(ctx.config, ctx.aws(), options)
     if out_file is not None:
         out_file.write_text(plan_json(planned.plan) + "\n", encoding="utf-8")

@@ -68,7 +68,7 @@ def _inventory(box: Sandbox, live: LiveOrg, config: Config) -> Table:
 @click.option(
     "--port",
     default=0,
-    type=int,
+    type=click.IntRange(0, 65535),
     help="Port on 127.0.0.1. Default: any free port, or 5000 with --serve.",
 )
 @click.option(

@@ -59,6 +59,11 @@ def read_yaml(path: Path, display: str | None = None) -> YamlSource:
         raise ConfigError([ConfigIssue(name, None, "", "file not found")]) from exc
     except OSError as exc:
         raise ConfigError([ConfigIssue(name, None, "", f"cannot read: {exc}")]) from exc
+    except UnicodeDecodeError as exc:
+        at = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [ConfigIssue(name, at, "", f"not UTF-8 text (byte {exc.object[exc.start]:#04x})")]
+        ) from None
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()

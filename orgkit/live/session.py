@@ -7,6 +7,7 @@ way; AWS errors become :class:`AwsError` through :func:`aws_error`.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import threading
@@ -104,7 +105,21 @@ class AwsContext:
         key = f"{service}@{region}"
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = make_client(cast(Any, self.session), service, region)
+                try:
+                    self._clients[key] = make_client(cast(Any, self.session), service, region)
+                except json.JSONDecodeError as exc:  # credential_process printed no JSON
+                    raise AwsError(
+                        f"the profile's credential_process did not print JSON credentials "
+                        f"({exc.msg})",
+                        hint="Run the credential_process of the profile by hand; it must print "
+                        "the JSON that AWS documents for credential_process.",
+                    ) from None
+                except ValueError as exc:  # botocore: "Invalid endpoint: ..."
+                    raise AwsError(
+                        f"cannot make an AWS client for {service}: {exc}",
+                        hint="AWS_ENDPOINT_URL (or the profile's endpoint_url) must be a URL "
+                        "with its scheme, e.g. http://127.0.0.1:5000",
+                    ) from None
             return self._clients[key]
 
     def _identity(self) -> dict[str, str]:
@@ -119,6 +134,12 @@ class AwsContext:
                 ) from exc
             except ClientError as exc:
                 raise AwsError(f"cannot identify the caller: {exc}") from exc
+            except RuntimeError as exc:  # botocore: refreshed credentials still expired
+                raise AwsError(
+                    f"the AWS credentials are expired: {exc}",
+                    hint="Refresh them (aws sso login, or the profile's credential_process), "
+                    "then run orgkit again.",
+                ) from None
         return self._caller
 
     def caller_account_id(self) -> str:

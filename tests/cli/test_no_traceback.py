@@ -1,0 +1,111 @@
+"""Broken environments and arguments, fed to every command: each is a one-line error and a
+hint with exit code 1, never a Python traceback."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from orgkit.cli.main import cli
+
+REPO = Path(__file__).resolve().parents[2]
+COMMANDS = [
+    ["validate"],
+    ["plan"],
+    ["plan", "--json"],
+    ["apply", "--yes"],
+    ["drift"],
+    ["render", "--no-lint"],
+]
+EXPIRED = (
+    '#!/bin/sh\necho \'{"Version": 1, "AccessKeyId": "a", "SecretAccessKey": "b", '
+    '"SessionToken": "c", "Expiration": "2000-01-01T00:00:00Z"}\'\n'
+)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    for name in ("scps", "templates"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    shutil.copy(REPO / "org.yaml", tmp_path / "org.yaml")
+    (tmp_path / "expired.sh").write_text(EXPIRED)
+    (tmp_path / "expired.sh").chmod(0o755)
+    (tmp_path / "aws-config").write_text(
+        "[profile garbage]\ncredential_process = /bin/echo not-json\n"
+        f"[profile expired]\ncredential_process = {tmp_path / 'expired.sh'}\n"
+    )
+    (tmp_path / "latin1.yaml").write_bytes("name: Zürich\n".encode("latin-1"))
+    return tmp_path
+
+
+def clean_env(folder: Path) -> dict[str, str | None]:
+    return {
+        "AWS_CONFIG_FILE": str(folder / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(folder / "no-credentials"),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": None,
+        "AWS_PROFILE": None,
+        "AWS_ENDPOINT_URL": None,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+CASES = {
+    "endpoint-without-scheme": ({"AWS_ENDPOINT_URL": "127.0.0.1:5999"}, [], "must be a URL"),
+    "credential-process-not-json": (
+        {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None},
+        ["--profile", "garbage"],
+        "did not print JSON credentials",
+    ),
+    "credentials-expired": (
+        {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None},
+        ["--profile", "expired"],
+        "credentials are expired",
+    ),
+    "unknown-profile": ({}, ["--profile", "nosuch"], "could not be found"),
+    "org-yaml-not-utf8": ({}, ["--config", "latin1.yaml"], "not UTF-8 text"),
+    "no-org-yaml": ({}, ["--config", "nowhere.yaml"], "file not found"),
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
+@pytest.mark.parametrize("case", list(CASES))
+def test_broken_environment(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, command: list[str], case: str
+) -> None:
+    env, options, message = CASES[case]
+    needs_aws = command[0] not in ("validate", "render")
+    if not needs_aws and case not in ("org-yaml-not-utf8", "no-org-yaml"):
+        pytest.skip("an offline command does not touch AWS")
+    monkeypatch.chdir(folder)
+    result = CliRunner().invoke(cli, [*options, *command], env={**clean_env(folder), **env})
+    assert "Traceback" not in result.output, result.output
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr
+    assert "error:" in result.stderr.lower()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["sandbox", "--port", "99999"], "is not in the range"),
+        (["sandbox", "--port", "-1"], "is not in the range"),
+        (["plan", "--out", "no/such/folder/plan.json"], "does not exist"),
+        (["render", "--no-lint", "--out", "/proc/orgkit"], "cannot write the rendered templates"),
+        (["plan", "--no-such-option"], "No such option"),
+        (["frobnicate"], "No such command"),
+        (["apply", "--plan", "missing.json", "--yes"], "no such plan file"),
+    ],
+)
+def test_broken_arguments(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, arguments: list[str], message: str
+) -> None:
+    monkeypatch.chdir(folder)
+    result = CliRunner().invoke(cli, arguments, env=clean_env(folder))
+    assert "Traceback" not in result.output, result.output
+    assert result.exit_code == 1, result.output
+    assert message in result.output
