@@ -54,7 +54,7 @@ def clean_env(folder: Path) -> dict[str, str | None]:
     }
 
 
-CASES = {
+CASES: dict[str, tuple[dict[str, str | None], list[str], str]] = {
     "endpoint-without-scheme": ({"AWS_ENDPOINT_URL": "127.0.0.1:5999"}, [], "must be a URL"),
     "credential-process-not-json": (
         {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None},
