@@ -60,3 +60,7 @@ class AwsError(OrgkitError):
 
 class AccountCreationError(AwsError):
     """CreateAccount ended FAILED; the reason is AWS's FailureReason."""
+
+
+class Interrupted(OrgkitError):
+    """The user stopped orgkit (Ctrl-C) between two steps: what was done is said."""

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -237,6 +240,28 @@ def render(
 
 
 # -- apply ----------------------------------------------------------------------------------
+@contextmanager
+def stop_on_interrupt(notice: Callable[[str], None]) -> Iterator[threading.Event]:
+    """While apply runs, a first Ctrl-C asks it to stop after the calls in flight (the event is
+    set); a second one interrupts at once. Outside the main thread, Ctrl-C is left alone."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        notice("Stopping after the calls in flight (Ctrl-C again to stop at once)...")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run_apply(
     planned: Planned,
     aws: AwsContext,
@@ -244,6 +269,7 @@ def run_apply(
     options: PlanOptions,
     *,
     lint: bool = True,
+    notice: Callable[[str], None] = lambda message: None,
 ) -> tuple[ApplyResult, Plan]:
     """Apply the fresh plan ``planned`` with the flags the user gave (``options``, checked
     again here against every destructive change); then plan again.
@@ -254,15 +280,17 @@ def run_apply(
     if lint:
         lint_changed_templates(planned.config, planned.plan)
     spec = planned.config.spec
-    result = apply_plan(
-        planned.plan,
-        aws,
-        planned.live,
-        reporter,
-        in_flight=spec.quotas.create_account_in_flight,
-        home_region=spec.organization.home_region,
-        quotas=spec.quotas,
-    )
+    with stop_on_interrupt(notice) as stop:
+        result = apply_plan(
+            planned.plan,
+            aws,
+            planned.live,
+            reporter,
+            in_flight=spec.quotas.create_account_in_flight,
+            home_region=spec.organization.home_region,
+            quotas=spec.quotas,
+            stop_requested=stop.is_set,
+        )
     after = plan(planned.config, read_live(planned.config, aws), options)
     return result, after
 
@@ -276,6 +304,7 @@ def apply(
     saved_path: Path | None = None,
     show: Callable[[Plan], None] = lambda the_plan: None,
     confirm: Callable[[Plan], bool] = lambda the_plan: True,
+    notice: Callable[[str], None] = lambda message: None,
 ) -> tuple[Plan, ApplyResult | None, Plan | None]:
     """``orgkit apply``: plan afresh (and check a saved plan against it), show, lint the
     templates it will send, confirm, apply, plan again.
@@ -296,7 +325,7 @@ def apply(
             "not applied: the plan was not confirmed",
             hint="Answer y at the prompt, or pass --yes (CI, scripts).",
         )
-    result, after = run_apply(planned, aws, reporter, options, lint=False)
+    result, after = run_apply(planned, aws, reporter, options, lint=False, notice=notice)
     return planned.plan, result, after
 
 

@@ -12,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from orgkit.changes import Change, Plan
-from orgkit.errors import AwsError
+from orgkit.errors import AwsError, Interrupted
 from orgkit.kinds import kind_of
 from orgkit.kinds.base import (
     ACCOUNT_POLL,
@@ -59,11 +59,13 @@ def apply_plan(
     sleep: Callable[[float], None] = time.sleep,
     home_region: str = "us-east-1",
     quotas: Quotas | None = None,
+    stop_requested: Callable[[], bool] = lambda: False,
 ) -> ApplyResult:
     """Do exactly the plan's changes, in order; stop at the first failure and say why.
 
-    The caller must have checked the management account and that ``plan`` is a fresh plan of
-    ``live``.
+    ``stop_requested`` is asked before each batch (Ctrl-C sets it): apply then stops after the
+    calls in flight and says what was done. The caller must have checked the management
+    account and that ``plan`` is a fresh plan of ``live``.
     """
     ctx = ApplyContext(
         aws=aws,
@@ -80,6 +82,12 @@ def apply_plan(
     result = ApplyResult()
     total = len(plan.changes)
     for batch in batches(list(plan.changes)):
+        if stop_requested():
+            raise Interrupted(
+                f"interrupted: apply stopped after {len(result.done)} of {total} changes",
+                hint="Nothing done is undone; run `orgkit plan` to see what remains, then "
+                "apply again.",
+            )
         first = batch[0]
         handler = kind_of(first.kind).handlers[first.action]
         for change in batch:

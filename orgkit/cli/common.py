@@ -79,8 +79,12 @@ class OrgkitGroup(click.Group):
         except click.ClickException as exc:
             exc.show()
             code = EXIT_ERROR
-        except click.exceptions.Abort:
-            err().print("[red]Aborted.[/]")
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            # click turns Ctrl-C into Abort; either way the user stopped us mid-way.
+            err().print(
+                "[red]Interrupted.[/] What was done stays done: run `orgkit plan` to see where "
+                "things stand, then apply again."
+            )
             code = EXIT_ERROR
         except ConfigError as exc:
             console = err()
@@ -92,9 +96,6 @@ class OrgkitGroup(click.Group):
             console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
             if exc.hint:
                 console.print(f"[dim]hint: {escape(exc.hint)}[/]", soft_wrap=True)
-            code = EXIT_ERROR
-        except KeyboardInterrupt:
-            err().print("[red]Interrupted.[/] Run `orgkit plan` to see where things stand.")
             code = EXIT_ERROR
         except Exception as exc:
             if isinstance(exc, _aws_exceptions()):

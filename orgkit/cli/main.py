@@ -206,6 +206,7 @@ def apply_cmd(
         saved_path=plan_file,
         show=lambda the_plan: print_plan(console, the_plan),
         confirm=confirm,
+        notice=lambda message: err().print(f"[yellow]{message}[/]"),
     )
     if result is None or after is None:
         return EXIT_OK
