@@ -50,6 +50,15 @@ def template_context(spec: OrgSpec) -> dict[str, Any]:
         # The projects' deployment roles, for guardrails that protect them, their boundaries
         # and the OIDC provider they trust: [{"project", "role", "role_arn", "boundary_arn",
         # "github"}], ARNs with any account.
+        # What the projects' platform stack sets own, by name prefix: "<project>-<environment>"
+        # for every active project account (guardrails that protect the platform's data).
+        "platform_prefixes": sorted(
+            {
+                f"{a.project}-{a.environment.value}"
+                for a in spec.accounts
+                if a.project is not None and a.state == "active"
+            }
+        ),
         "deployment_roles": [
             {
                 "project": p.name,

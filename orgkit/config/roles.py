@@ -459,6 +459,23 @@ def _deploy_permissions(
             "Resource": functions,  # '*' in an ARN spans ':' too: versions and aliases
         },
         {
+            "Sid": "InvokedByServicesOnly",
+            "Effect": "Deny",
+            "Action": "lambda:AddPermission",
+            "Resource": "*",
+            "Condition": {
+                "StringNotEquals": {
+                    "lambda:Principal": [
+                        "apigateway.amazonaws.com",
+                        "events.amazonaws.com",
+                        "s3.amazonaws.com",
+                        "sns.amazonaws.com",
+                        "sqs.amazonaws.com",
+                    ]
+                }
+            },
+        },
+        {
             "Sid": "Layers",
             "Effect": "Allow",
             "Action": [
@@ -669,7 +686,11 @@ def _boundary(
                 "states:*",
             ],
             "Resource": [
-                "arn:aws:apigateway:*::/*",  # API Gateway ARNs carry no account: this account's
+                "arn:aws:apigateway:*::/apis",
+                "arn:aws:apigateway:*::/apis/*",
+                "arn:aws:apigateway:*::/restapis",
+                "arn:aws:apigateway:*::/restapis/*",
+                "arn:aws:apigateway:*::/tags/*",
                 "arn:aws:cloudformation:*:aws:transform/Serverless-2016-10-31",
                 arn("cloudformation") + f"stack/{project}-*/*",
                 arn("cloudwatch") + f"alarm:{project}-*",
@@ -784,16 +805,12 @@ def _boundary(
             "NotResource": project_roles,
         },
         {
+            # orgkit's roles, this boundary, and roles with a path (role/<path>/<name>), which
+            # '<project>-*' would otherwise match across the '/'.
             "Sid": "LeaveOrgkitRolesAlone",
             "Effect": "Deny",
             "Action": "iam:*",
-            "Resource": protected,
-        },
-        {
-            "Sid": "KeepTheBoundary",
-            "Effect": "Deny",
-            "Action": "iam:*",
-            "Resource": boundary_arn,
+            "Resource": [*protected, boundary_arn, f"arn:aws:iam::{account_id}:role/*/*"],
         },
         {
             "Sid": "NoOrganizationChanges",
@@ -801,7 +818,28 @@ def _boundary(
             "Action": ["account:*", "organizations:*"],
             "Resource": "*",
         },
-        *_platform_protection(project, environment, account_id),
+        {
+            "Sid": "NoPublicFunctionUrls",
+            "Effect": "Deny",
+            "Action": ["lambda:CreateFunctionUrlConfig", "lambda:UpdateFunctionUrlConfig"],
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}},
+        },
+        {
+            # S3 ARNs carry no account: arn:aws:s3:::<project>-* would match a bucket of that
+            # name in someone else's account too.
+            "Sid": "ThisAccountsBucketsOnly",
+            "Effect": "Deny",
+            "Action": ["s3:DeleteObject*", "s3:GetObject*", "s3:ListBucket*", "s3:PutObject*"],
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"s3:ResourceAccount": account_id}},
+        },
+        {
+            "Sid": "NoEventBusSharing",
+            "Effect": "Deny",
+            "Action": ["events:PutPermission", "events:RemovePermission"],
+            "Resource": "*",
+        },
     ]
     first_deny = next(i for i, st in enumerate(statements) if st["Effect"] == "Deny")
     for index, extra in enumerate(role.extra_actions):

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from orgkit.changes import Action, Change, Finding, Side, address
-from orgkit.config.stacksets import instance_overrides, resolve_targets
+from orgkit.config.stacksets import ENVIRONMENT_PARAMETER, instance_overrides, resolve_targets
 from orgkit.kinds.base import (
     PlanContext,
     PlanPart,
@@ -158,6 +158,11 @@ class StackInstanceKind(StackSetOperations):
     def sort_key(self, change: Change, ctx: PlanContext) -> tuple[Any, ...]:
         return (STACK_SETS_ORDER, stack_set_index(ctx, stack_set_of(change)), 1)
 
+    def is_destructive(self, change: Change) -> bool:
+        """A delete; and an update that changes the instance's ``Environment``: the platform
+        names its tables and buckets after it, so CloudFormation would replace them."""
+        return change.action is Action.DELETE or bool(_environment_change(change))
+
     def describe(self, change: Change) -> list[str]:
         if change.action is Action.DELETE:
             ref = change.old(LiveInstanceRef)
@@ -165,7 +170,16 @@ class StackInstanceKind(StackSetOperations):
         after = change.new(InstanceTarget)
         if change.action is Action.UPDATE:
             before = change.old(LiveInstanceOverrides)
-            return [f"overrides: {_pairs(before.overrides)} -> {_pairs(after.overrides)}"]
+            moved = _environment_change(change)
+            loss = (
+                [
+                    f"data loss: Environment {moved[0]} -> {moved[1]} renames, so replaces, every "
+                    "resource named after it"
+                ]
+                if moved
+                else []
+            )
+            return [*loss, f"overrides: {_pairs(before.overrides)} -> {_pairs(after.overrides)}"]
         return [f"overrides: {_pairs(after.overrides) or 'none'}"]
 
     def live_findings(self, live: LiveOrg) -> list[Finding]:
@@ -204,6 +218,14 @@ class StackInstanceKind(StackSetOperations):
 
     def _address(self, live: LiveOrg, stack_set: LiveStackSet, account_id: str, region: str) -> str:
         return address(self.kind, stack_set.name, live.target_name(account_id), region)
+
+
+def _environment_change(change: Change) -> tuple[str, str] | None:
+    if change.action is not Action.UPDATE or not isinstance(change.before, LiveInstanceOverrides):
+        return None
+    old = change.before.overrides.get(ENVIRONMENT_PARAMETER)
+    new = change.new(InstanceTarget).overrides.get(ENVIRONMENT_PARAMETER)
+    return (old, new) if old is not None and new is not None and old != new else None
 
 
 def _pairs(values: dict[str, str]) -> str:

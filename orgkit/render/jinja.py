@@ -10,6 +10,7 @@ org.yaml (jinja2's loader refuses ``..`` and absolute names).
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,35 @@ import jinja2.sandbox
 from orgkit.errors import ConfigIssue
 
 
+class ConfinedLoader(jinja2.FileSystemLoader):
+    """Loads templates (and what they include or import) from ``base_dir`` only: a name whose
+    real path, symlinks resolved, is outside the folder is not found."""
+
+    def __init__(self, base_dir: Path) -> None:
+        super().__init__(str(base_dir))
+        self.base = base_dir.resolve()
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        if not _inside(Path(filename).resolve(), self.base):
+            raise jinja2.TemplateNotFound(f"{template} (outside the folder of org.yaml)")
+        return source, filename, uptodate
+
+
+def _inside(path: Path, base: Path) -> bool:
+    try:
+        path.relative_to(base)
+    except ValueError:
+        return False
+    return True
+
+
 def environment(base_dir: Path) -> jinja2.Environment:
-    """A sandboxed, strict environment loading templates relative to ``base_dir``."""
+    """A sandboxed, strict environment loading templates from ``base_dir`` and nowhere else."""
     env = jinja2.sandbox.ImmutableSandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(str(base_dir)),
+        loader=ConfinedLoader(base_dir),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,  # renders JSON and YAML, never HTML
@@ -48,8 +74,12 @@ def render_file(
         return template.render(**context), None
     except jinja2.TemplateSyntaxError as exc:
         return None, ConfigIssue(display, exc.lineno, "", f"template syntax: {exc.message}")
-    except jinja2.TemplateNotFound:
-        return None, ConfigIssue(display, None, "", "file not found")
+    except jinja2.TemplateNotFound as exc:
+        if exc.name == relative:
+            return None, ConfigIssue(display, None, "", "file not found")
+        return None, ConfigIssue(
+            display, _template_line(exc, env, relative), "", f"cannot include {exc.message}"
+        )
     except jinja2.sandbox.SecurityError as exc:
         return None, ConfigIssue(
             display,

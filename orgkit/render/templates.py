@@ -95,10 +95,10 @@ def lint(template: RenderedTemplate, regions: list[str]) -> list[tuple[str, Conf
 # Resource types that hold data: deleting or replacing one loses it (unless CloudFormation is
 # told to retain it), and the property changes that make CloudFormation replace each.
 STATEFUL_TYPES: dict[str, tuple[str, ...]] = {
-    "AWS::DynamoDB::Table": ("TableName", "KeySchema"),
-    "AWS::DynamoDB::GlobalTable": ("TableName", "KeySchema"),
+    "AWS::DynamoDB::Table": ("TableName", "KeySchema", "LocalSecondaryIndexes"),
+    "AWS::DynamoDB::GlobalTable": ("TableName", "KeySchema", "LocalSecondaryIndexes"),
     "AWS::S3::Bucket": ("BucketName",),
-    "AWS::KMS::Key": ("KeySpec", "KeyUsage", "MultiRegion"),
+    "AWS::KMS::Key": ("KeySpec", "KeyUsage", "MultiRegion", "Origin"),
     "AWS::Logs::LogGroup": ("LogGroupName",),
     "AWS::RDS::DBInstance": ("DBInstanceIdentifier", "Engine", "StorageEncrypted"),
     "AWS::RDS::DBCluster": ("DBClusterIdentifier", "Engine", "StorageEncrypted"),
@@ -116,13 +116,10 @@ def _resources(body: str) -> dict[str, Any]:
     return resources if isinstance(resources, dict) else {}
 
 
-def _retained(resource: Any) -> bool:
-    """DeletionPolicy Retain (or RetainExceptOnCreate) keeps the data; a conditional policy
-    (``!If``) might not, so it does not count."""
-    return isinstance(resource, dict) and resource.get("DeletionPolicy") in (
-        "Retain",
-        "RetainExceptOnCreate",
-    )
+def _retained(resource: Any, policy: str) -> bool:
+    """``DeletionPolicy`` (for a deletion) or ``UpdateReplacePolicy`` (for a replacement)
+    Retain keeps the data; a conditional policy (``!If``) might not, so it does not count."""
+    return isinstance(resource, dict) and resource.get(policy) in ("Retain", "RetainExceptOnCreate")
 
 
 def stateful_losses(before: str, after: str) -> list[str]:
@@ -138,15 +135,29 @@ def stateful_losses(before: str, after: str) -> list[str]:
             continue
         replacement = new.get(logical_id)
         if not isinstance(replacement, dict):
-            if not _retained(resource):
+            if not _retained(resource, "DeletionPolicy"):
                 losses.append(f"deletes {kind} {logical_id} (removed from the template)")
             continue
+        if replacement.get("Condition") != resource.get("Condition") and not _retained(
+            resource, "DeletionPolicy"
+        ):
+            # Where the new condition is false, CloudFormation deletes the resource.
+            losses.append(
+                f"may delete {kind} {logical_id} (its Condition is now "
+                f"{replacement.get('Condition') or 'none'})"
+            )
+            continue
+        # Conservative: a replacement keeps the data only if both templates say Retain.
+        kept = _retained(resource, "UpdateReplacePolicy") and _retained(
+            replacement, "UpdateReplacePolicy"
+        )
         if replacement.get("Type") != kind:
-            losses.append(f"replaces {kind} {logical_id} (type now {replacement.get('Type')})")
+            if not kept:
+                losses.append(f"replaces {kind} {logical_id} (type now {replacement.get('Type')})")
             continue
         props_old = resource.get("Properties") or {}
         props_new = replacement.get("Properties") or {}
         changed = [p for p in STATEFUL_TYPES[kind] if props_old.get(p) != props_new.get(p)]
-        if changed and not _retained(resource):
+        if changed and not kept:
             losses.append(f"replaces {kind} {logical_id} ({', '.join(changed)} changed)")
     return losses

@@ -173,7 +173,7 @@ def test_destructive_changes_need_their_flags(sandbox: Sandbox, seed_dir: Path) 
     apply(config)
 
     def retire(data: dict) -> None:
-        data["policies"][4]["state"] = "absent"  # sandbox-cost-guard
+        next(p for p in data["policies"] if p["name"] == "sandbox-cost-guard")["state"] = "absent"
         sandbox_ou = next(o for o in data["ous"] if o["name"] == "Sandbox")
         sandbox_ou["policies"] = []
         for account in data["accounts"]:

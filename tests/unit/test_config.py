@@ -209,3 +209,30 @@ def test_a_symlink_out_of_the_folder_is_refused(tmp_path: Path) -> None:
     assert "org.yaml:4: policies[0].file: policy 'p': scps/p.json leads outside" in str(
         caught.value.issues[0]
     ).replace(str(repo) + "/", "")
+
+
+def test_an_include_through_a_symlink_out_of_the_folder_is_refused(tmp_path: Path) -> None:
+    """A committed symlink (scps/env -> a file outside) included by a template would put that
+    file into a plan, and a plan shows a new SCP's content."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("AWS_SECRET_ACCESS_KEY=leaked")
+    repo = tmp_path / "repo"
+    (repo / "scps").mkdir(parents=True)
+    (repo / "scps" / "env").symlink_to(secret)
+    (repo / "scps" / "p.json.j2").write_text(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*",\n'
+        '  "Resource": "*", "Sid": "{% include "scps/env" %}"}]}\n'
+    )
+    (repo / "org.yaml").write_text(
+        textwrap.dedent("""\
+            version: 1
+            organization: {name: T, management_account_id: "123456789012"}
+            policies:
+              - {name: p, file: scps/p.json.j2}
+            """)
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(repo / "org.yaml")
+    message = str(caught.value.issues[0])
+    assert "scps/p.json.j2:2: cannot include scps/env (outside the folder of org.yaml)" in message
+    assert "leaked" not in caught.value.message

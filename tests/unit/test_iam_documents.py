@@ -179,8 +179,32 @@ def can(
         False,
         None,
     )
-    keys = {"aws:PrincipalAccount": account, **(conditions or {})}
-    return bool(query.local_check_authorization_full(node, action, resource, keys))
+    keys = {
+        "aws:PrincipalAccount": account,
+        "aws:PrincipalArn": f"arn:aws:iam::{account}:role/Subject",
+        "aws:RequestedRegion": "us-east-1",
+        **(conditions or {}),
+    }
+    # The guardrails attached at the root (with FullAWSAccess, as AWS attaches everywhere).
+    scps = [policies.Policy("FullAWSAccess", "FullAWSAccess", FULL_AWS_ACCESS)] + [
+        policies.Policy(name, name, document) for name, document in root_scps()
+    ]
+    return bool(
+        query.local_check_authorization_full(
+            node, action, resource, keys, service_control_policy_groups=[scps]
+        )
+    )
+
+
+FULL_AWS_ACCESS = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+
+
+def root_scps() -> list[tuple[str, dict[str, Any]]]:
+    config = load_config(REPO / "org.yaml")
+    return [(n, config.policies[n].document) for n in config.spec.organization.policies]
 
 
 def test_the_evaluator_can_say_yes() -> None:
@@ -301,14 +325,29 @@ def test_no_path_to_admin_or_to_the_platform_data(
         ("iam:UpdateAssumeRolePolicy", "arn:aws:iam::{a}:role/ThemisGuardDeploymentRole"),
         ("dynamodb:DeleteTable", "arn:aws:dynamodb:us-east-1:{a}:table/themisguard-prod-customers"),
         ("s3:DeleteBucket", "arn:aws:s3:::themisguard-prod-data-{a}-us-east-1"),
+        ("iam:CreateRole", "arn:aws:iam::{a}:role/themisguard-x/unbounded"),
+        ("iam:PassRole", "arn:aws:iam::{a}:role/themisguard-x/unbounded"),
+        (
+            "cloudwatch:PutMetricAlarm",
+            "arn:aws:cloudwatch:us-east-1:{a}:alarm:themisguard-prod-lambda-errors",
+        ),
+        ("sns:Subscribe", "arn:aws:sns:us-east-1:{a}:themisguard-prod-alerts"),
+        (
+            "wafv2:DisassociateWebACL",
+            "arn:aws:wafv2:us-east-1:{a}:regional/webacl/themisguard-prod-web-acl/x",
+        ),
+        ("s3:PutObject", "arn:aws:s3:::themisguard-loot/stolen"),
+        ("events:PutPermission", "arn:aws:events:us-east-1:{a}:event-bus/default"),
     ],
 )
 def test_a_role_made_with_admin_permissions_is_still_bounded(action: str, resource: str) -> None:
     """The escalation path the review found: create a role with the boundary, give it
     AdministratorAccess (refused above, but suppose a policy with '*' put inline), then act
-    from it. The boundary stops every step."""
+    from it. The boundary stops every IAM step; the protect-platform-data guardrail stops the
+    platform's data being destroyed, for this role as for anyone."""
     account, _, boundary = deploy_role()
-    assert not can(account, ADMIN, boundary, action, resource.format(a=account))
+    conditions = {"s3:ResourceAccount": "999999999999"} if "loot" in resource else {}
+    assert not can(account, ADMIN, boundary, action, resource.format(a=account), conditions)
 
 
 def scps() -> list[tuple[str, dict[str, Any]]]:

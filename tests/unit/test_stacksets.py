@@ -15,6 +15,7 @@ from orgkit.config.loader import Config, load_config
 from orgkit.config.stacksets import resolve_targets
 from orgkit.errors import ConfigError
 from orgkit.kinds.base import Poll
+from orgkit.kinds.stack_instance import KIND as KIND_OF_INSTANCE
 from orgkit.kinds.stack_set import StackSetApplier
 from orgkit.live.model import LiveAccount, LiveOrg, LiveStackInstance, LiveStackSet
 from orgkit.plan import PlanOptions, plan
@@ -213,6 +214,18 @@ def test_environment_override_change_updates_only_that_instance(tmp_path: Path) 
     assert stack_changes(plan(edited, live)) == [
         '~ stack_instance["platform" -> "prod@x.com" -> "us-east-1"]'
     ]
+
+
+def test_an_account_changing_environment_is_a_held_back_instance_update(tmp_path: Path) -> None:
+    """Its Environment override renames every platform table and bucket: CloudFormation would
+    replace them, so the update is destructive."""
+    config = make_config(tmp_path)
+    live = live_org((in_sync(config),))
+    moved = make_config(tmp_path, ORG_YAML.replace("environment: dev", "environment: staging", 1))
+    result = plan(moved, live)
+    [held] = [c for c in result.held_back if c.kind == "stack_instance"]
+    assert held.action.value == "update" and held.destructive
+    assert "data loss: Environment dev -> staging" in KIND_OF_INSTANCE.describe(held)[0]
 
 
 def test_instance_of_an_untargeted_account_is_held_back_unless_destroy_is_allowed(

@@ -48,7 +48,26 @@ EDITS: dict[str, tuple[Callable[[str], str], list[str]]] = {
         lambda t: t.replace("  Table:", "  Renamed:"),
         ["deletes AWS::DynamoDB::Table Table (removed from the template)"],
     ),
-    "retained-renamed": (lambda t: t.replace("BucketName: kept", "BucketName: moved"), []),
+    "retained-renamed": (
+        lambda t: t.replace("BucketName: kept", "BucketName: moved"),
+        # DeletionPolicy does not cover a replacement: UpdateReplacePolicy does.
+        ["replaces AWS::S3::Bucket Kept (BucketName changed)"],
+    ),
+    "replace-policy-only-in-the-new-template": (
+        lambda t: t.replace(
+            "    DeletionPolicy: Retain\n    Properties: {BucketName: kept}",
+            "    DeletionPolicy: Retain\n    UpdateReplacePolicy: Retain\n"
+            "    Properties: {BucketName: moved}",
+        ),
+        ["replaces AWS::S3::Bucket Kept (BucketName changed)"],
+    ),
+    "condition-added": (
+        lambda t: t.replace(
+            "  Bucket:\n    Type: AWS::S3::Bucket\n",
+            "  Bucket:\n    Type: AWS::S3::Bucket\n    Condition: IsProd\n",
+        ),
+        ["may delete AWS::S3::Bucket Bucket (its Condition is now IsProd)"],
+    ),
     "type-changed": (
         lambda t: t.replace(
             "Type: AWS::S3::Bucket\n    Properties: {BucketName: data}", "Type: AWS::SQS::Queue"
@@ -68,3 +87,12 @@ def test_losses(name: str) -> None:
     after = edit(BASE)
     assert after != BASE, "the edit must change the template (else the test proves nothing)"
     assert stateful_losses(BASE, after) == expected
+
+
+def test_a_replacement_retained_by_both_templates_loses_nothing() -> None:
+    kept = BASE.replace(
+        "    DeletionPolicy: Retain\n",
+        "    DeletionPolicy: Retain\n    UpdateReplacePolicy: Retain\n",
+    )
+    assert kept != BASE
+    assert stateful_losses(kept, kept.replace("BucketName: kept", "BucketName: moved")) == []
