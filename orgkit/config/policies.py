@@ -34,6 +34,11 @@ class PolicyDocument:
         return len(self.content)
 
 
+STATEMENT_KEYS = frozenset(
+    {"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"}
+)
+
+
 def minify(document: Any) -> str:
     """JSON with no whitespace outside strings."""
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
@@ -108,7 +113,9 @@ def load_document(
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        return None, [ConfigIssue(display, exc.lineno, "", f"invalid JSON: {exc.msg}")]
+        return None, [
+            ConfigIssue(display, exc.lineno, "", f"invalid JSON: {exc.msg} (column {exc.colno})")
+        ]
     if not isinstance(document, dict):
         return None, [ConfigIssue(display, 1, "", "a policy must be a JSON object")]
     issues = _check_statements(document, text, display, scp=scp)
@@ -152,6 +159,17 @@ def _check_statements(
             )
         if "Action" not in statement and "NotAction" not in statement:
             issues.append(ConfigIssue(display, None, field, "needs Action or NotAction"))
+        unknown = sorted(set(statement) - STATEMENT_KEYS - {"Principal", "NotPrincipal"})
+        if unknown:
+            issues.append(
+                ConfigIssue(
+                    display,
+                    _line_of(text, unknown[0]),
+                    f"{field}.{unknown[0]}",
+                    "not a policy statement element (allowed: "
+                    f"{', '.join(sorted(STATEMENT_KEYS))})",
+                )
+            )
         if scp and ("Principal" in statement or "NotPrincipal" in statement):
             issues.append(
                 ConfigIssue(

@@ -136,7 +136,12 @@ def stateful_losses(before: str, after: str) -> list[str]:
         replacement = new.get(logical_id)
         if not isinstance(replacement, dict):
             if not _retained(resource, "DeletionPolicy"):
-                losses.append(f"deletes {kind} {logical_id} (removed from the template)")
+                where = (
+                    " where its DeletionPolicy is Delete (it depends on a condition)"
+                    if isinstance(resource.get("DeletionPolicy"), dict)
+                    else ""
+                )
+                losses.append(f"deletes {kind} {logical_id}{where} (removed from the template)")
             continue
         if replacement.get("Condition") != resource.get("Condition") and not _retained(
             resource, "DeletionPolicy"

@@ -72,6 +72,7 @@ def test_seed_org_applies_and_converges(sandbox: Sandbox, seed_dir: Path) -> Non
         "deny-leave-organization": {"/"},
         "deny-root-user": {"/"},
         "protect-security-services": {"/"},
+        "protect-platform-data": {"/"},
         "restrict-regions": {"/"},
         "sandbox-cost-guard": {"/Sandbox"},
     }

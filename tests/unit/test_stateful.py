@@ -46,7 +46,10 @@ EDITS: dict[str, tuple[Callable[[str], str], list[str]]] = {
     ),
     "logical-id-changed": (
         lambda t: t.replace("  Table:", "  Renamed:"),
-        ["deletes AWS::DynamoDB::Table Table (removed from the template)"],
+        [
+            "deletes AWS::DynamoDB::Table Table where its DeletionPolicy is Delete (it depends "
+            "on a condition) (removed from the template)"
+        ],
     ),
     "retained-renamed": (
         lambda t: t.replace("BucketName: kept", "BucketName: moved"),
