@@ -265,6 +265,12 @@ def check_stack_sets(spec: OrgSpec, templates: dict[str, Any], report: Report) -
         loc: Loc = ("stack_sets", index)
         if names[stack_set.name] > 1:
             report((*loc, "name"), f"duplicate stack set {stack_set.name!r}")
+        if stack_set.project is not None and stack_set.project not in projects:
+            # The template names its resources after the project: a typo would rename them all.
+            report(
+                (*loc, "project"),
+                f"unknown project {stack_set.project!r}{_suggest(stack_set.project, projects)}",
+            )
         targets = stack_set.targets
         for i, path in enumerate(targets.ous):
             if path not in ou_paths:
