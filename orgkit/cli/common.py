@@ -42,6 +42,13 @@ def err() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def say_connection_retries() -> None:
+    """Tell the user, on stderr, when an AWS endpoint does not answer and calls are retried."""
+    from orgkit.live.session import on_connection_retry
+
+    on_connection_retry(lambda message: err().print(f"[yellow]{escape(message)}[/]"))
+
+
 def _aws_exceptions() -> tuple[type[BaseException], ...]:
     from botocore.exceptions import BotoCoreError, ClientError
     from botocore.parsers import ResponseParserError
@@ -100,13 +107,16 @@ class OrgkitGroup(click.Group):
         except Exception as exc:
             if isinstance(exc, _aws_exceptions()):
                 console = err()
+                from orgkit.live.session import CONNECTION_ERRORS, endpoint_hint
+
                 console.print(f"[bold red]error:[/] AWS: {escape(str(exc))}", soft_wrap=True)
-                console.print(
-                    "[dim]hint: check the credentials, the region and "
-                    "AWS_ENDPOINT_URL; if this was apply, plan again to see what was "
-                    "done.[/]",
-                    soft_wrap=True,
+                hint = (
+                    endpoint_hint()
+                    if isinstance(exc, CONNECTION_ERRORS)
+                    else "check the credentials, the region and AWS_ENDPOINT_URL; if this was "
+                    "apply, plan again to see what was done."
                 )
+                console.print(f"[dim]hint: {escape(hint)}[/]", soft_wrap=True)
             else:  # a bug: show everything
                 traceback.print_exc()
                 err().print(

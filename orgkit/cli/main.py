@@ -23,6 +23,7 @@ from orgkit.cli.common import (
     check_writable,
     err,
     out,
+    say_connection_retries,
 )
 from orgkit.cli.sandbox import sandbox
 from orgkit.config.models import OrgSpec
@@ -51,6 +52,7 @@ def cli(ctx: click.Context, config: Path, profile: str | None, region: str | Non
     AWS_ENDPOINT_URL points every command at an emulator, e.g. `orgkit sandbox --serve`.
     """
     ctx.obj = Context(config=config, profile=profile, region=region)
+    say_connection_retries()
 
 
 destroy_options = [

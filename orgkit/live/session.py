@@ -8,14 +8,23 @@ way; AWS errors become :class:`AwsError` through :func:`aws_error`.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import threading
+from collections.abc import Callable
 from typing import Any, cast
 
 import boto3
 import botocore.config
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+)
 
 from orgkit import __version__
 from orgkit.errors import AwsError, WrongOrganizationError
@@ -28,16 +37,60 @@ RETRY_CONFIG = botocore.config.Config(
     retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
     user_agent_extra=f"orgkit/{__version__}",
     max_pool_connections=20,
+    connect_timeout=5,  # an unreachable endpoint is said within seconds, not after a minute
 )
+CONNECTION_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ConnectionClosedError)
+_connection_notice: list[Callable[[str], None]] = []
+
+
+def on_connection_retry(notice: Callable[[str], None]) -> None:
+    """Where to say that an endpoint cannot be reached and the call is being retried."""
+    _connection_notice[:] = [notice]
+
+
+def endpoint_source(service: str | None = None) -> str:
+    """How the endpoint orgkit talks to was chosen, for messages."""
+    if service:
+        variable = f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}"
+        if os.environ.get(variable):
+            return f"{variable}={os.environ[variable]}"
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        return f"AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']}"
+    return "AWS's public endpoint (no AWS_ENDPOINT_URL set)"
+
+
+def endpoint_hint() -> str:
+    """What to check when an endpoint cannot be reached."""
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        return (
+            f"The endpoint comes from {endpoint_source()}: is the emulator running "
+            "(`orgkit sandbox --serve`), and is the URL right? Unset AWS_ENDPOINT_URL to use AWS."
+        )
+    return "Check the network, a proxy (HTTPS_PROXY) and the region (--region)."
+
+
 # Errors AWS documents as "try again" that botocore's retry modes do not know: Organizations
 # refuses a change while another change of the same resource is in flight.
 EXTRA_RETRYABLE = frozenset({"ConcurrentModificationException"})
 EXTRA_MAX_DELAY = 20.0
 
 
-def _retry_extra(attempts: int, response: Any = None, **_: Any) -> float | None:
+def _retry_extra(
+    attempts: int,
+    response: Any = None,
+    caught_exception: Any = None,
+    endpoint: Any = None,
+    **_: Any,
+) -> float | None:
     """botocore ``needs-retry`` hook: a delay for :data:`EXTRA_RETRYABLE` errors, else None
-    (botocore's own retry handler decides the rest)."""
+    (botocore's own retry handler decides the rest). Says when an endpoint is unreachable."""
+    if isinstance(caught_exception, CONNECTION_ERRORS) and attempts < MAX_ATTEMPTS:
+        host = getattr(endpoint, "host", "the endpoint")
+        for notice in _connection_notice:
+            notice(
+                f"cannot reach {host} ({endpoint_source()}); retrying "
+                f"({attempts} of {MAX_ATTEMPTS} attempts)"
+            )
     if response is None or attempts >= MAX_ATTEMPTS:
         return None
     code = (response[1] or {}).get("Error", {}).get("Code")
@@ -64,6 +117,8 @@ def error_code(exc: ClientError) -> str:
 
 def aws_error(doing: str, exc: Exception, hint: str | None = None) -> AwsError:
     """One way to say that an AWS call failed: what orgkit was doing, AWS's code and message."""
+    if isinstance(exc, CONNECTION_ERRORS):
+        hint = endpoint_hint()
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         detail = f"{error.get('Code', 'Error')}: {error.get('Message', exc)}"

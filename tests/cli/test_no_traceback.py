@@ -109,3 +109,34 @@ def test_broken_arguments(
     assert "Traceback" not in result.output, result.output
     assert result.exit_code == 1, result.output
     assert message in result.output
+
+
+def test_an_unreachable_endpoint_is_said_while_retrying_and_named_at_the_end(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    import botocore.config
+
+    from orgkit.live import session
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(session, "MAX_ATTEMPTS", 2)
+    monkeypatch.setattr(
+        session,
+        "RETRY_CONFIG",
+        botocore.config.Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=1),
+    )
+    monkeypatch.chdir(folder)
+    endpoint = f"http://127.0.0.1:{port}"
+    result = CliRunner().invoke(
+        cli, ["plan"], env={**clean_env(folder), "AWS_ENDPOINT_URL": endpoint}
+    )
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"cannot reach {endpoint} (AWS_ENDPOINT_URL={endpoint}); retrying (1 of 2" in (
+        result.stderr
+    )
+    assert "Could not connect to the endpoint URL" in result.stderr
+    assert f"The endpoint comes from AWS_ENDPOINT_URL={endpoint}" in result.stderr
