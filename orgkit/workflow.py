@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orgkit.apply import ApplyResult, Reporter, apply_plan
+from orgkit.apply import ApplyResult, Reporter, apply_plan, lock
 from orgkit.changes import DriftReport, Plan
 from orgkit.config import Config, load_config
 from orgkit.errors import (
@@ -325,8 +325,33 @@ def apply(
             "not applied: the plan was not confirmed",
             hint="Answer y at the prompt, or pass --yes (CI, scripts).",
         )
-    result, after = run_apply(planned, aws, reporter, options, lint=False, notice=notice)
+    region = planned.config.spec.organization.home_region
+    with lock.holding(aws, region, planned.live.organization_id, notice):
+        # Another apply may have run while the plan was on screen: apply only what was shown.
+        fresh = make_plan(config_path, aws, options)
+        if fresh.plan.canonical_changes() != planned.plan.canonical_changes():
+            raise SafetyError(
+                "the organization changed while the plan was shown (another apply?); nothing "
+                "was applied",
+                hint="Run `orgkit apply` again to see the plan as it is now.",
+            )
+        result, after = run_apply(fresh, aws, reporter, options, lint=False, notice=notice)
     return planned.plan, result, after
+
+
+def unlock(
+    config_path: str | Path, aws: AwsContext, confirm: Callable[[lock.LockInfo], bool]
+) -> lock.LockInfo | None:
+    """``orgkit unlock``: remove the organization's apply lock, after saying whose it is."""
+    config = load_config(config_path)
+    live = read_organization_as_manager(config, aws)
+    region = config.spec.organization.home_region
+    held = lock.read_lock(aws, region, live.organization_id)
+    if held is None:
+        return None
+    if not confirm(held):
+        raise SafetyError("the lock was left in place", hint="Pass --yes to remove it.")
+    return lock.break_lock(aws, region, live.organization_id)
 
 
 # -- drift ----------------------------------------------------------------------------------

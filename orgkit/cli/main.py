@@ -258,6 +258,32 @@ def drift_cmd(ctx: Context, as_json: bool, detect_stack_drift: bool) -> int:
 
 
 @cli.command()
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before removing the lock.")
+@click.pass_obj
+def unlock(ctx: Context, yes: bool) -> None:
+    """Remove the organization's apply lock, left by an apply that died.
+
+    Apply holds a lock (in DynamoDB, in the management account) so that two applies never run
+    at once; it expires by itself 15 minutes after its holder stops renewing it.
+    """
+
+    def confirm(held: Any) -> bool:
+        err().print(f"The apply lock is held by {escape(held.describe())}.")
+        if yes:
+            return True
+        try:
+            return click.confirm("Remove it? Only if that apply is no longer running", err=True)
+        except click.exceptions.Abort:
+            return False
+
+    removed = workflow.unlock(ctx.config, ctx.aws(), confirm)
+    if removed is None:
+        out().print("No apply lock is held.")
+    else:
+        out().print(f"[green]✓[/] Removed the apply lock of {escape(removed.holder)}.")
+
+
+@cli.command()
 def schema() -> None:
     """Print the JSON schema of org.yaml (for editors and CI)."""
     click.echo(json.dumps(OrgSpec.model_json_schema(), indent=2))

@@ -197,6 +197,10 @@ class AwsContext:
                 ) from None
         return self._caller
 
+    def caller_arn(self) -> str:
+        """The caller's ARN (user, assumed role session or root)."""
+        return str(self._identity().get("Arn", ""))
+
     def caller_account_id(self) -> str:
         """The account the credentials belong to (one STS call, cached)."""
         return str(self._identity()["Account"])

@@ -1,0 +1,110 @@
+"""Two applies at once: one holds the organization's lock, the other is refused naming it."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from orgkit import workflow
+from orgkit.apply import lock
+from orgkit.errors import SafetyError
+from orgkit.live import AwsContext
+from orgkit.plan import PlanOptions
+from orgkit.sandbox.server import Sandbox
+from tests.cli.test_cli import run
+from tests.helpers import RecordingReporter, is_write
+
+REGION = "us-east-1"
+
+
+def organization_id(box: Sandbox) -> str:
+    return str(box.client("organizations").describe_organization()["Organization"]["Id"])
+
+
+def org_writes(calls: list[str]) -> list[str]:
+    return [c for c in calls if not c.startswith("dynamodb.") and is_write(c.split(".", 1)[1])]
+
+
+def test_an_apply_while_another_holds_the_lock_is_refused_naming_it(
+    sandbox: Sandbox, seed_dir: Path, aws_calls: list[str]
+) -> None:
+    org = organization_id(sandbox)
+    lock.acquire(AwsContext(), REGION, org)
+    aws_calls.clear()
+    refused = run(seed_dir / "org.yaml", "apply", "--yes")
+    assert refused.exit_code == 1, refused.output
+    assert "another apply is running on this organization: arn:aws:" in refused.stderr
+    assert "orgkit unlock" in refused.stderr
+    assert org_writes(aws_calls) == []
+
+    unlocked = run(seed_dir / "org.yaml", "unlock", "--yes")
+    assert unlocked.exit_code == 0 and "Removed the apply lock" in unlocked.stdout
+    assert run(seed_dir / "org.yaml", "unlock", "--yes").stdout.strip() == "No apply lock is held."
+    applied = run(seed_dir / "org.yaml", "apply", "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert lock.read_lock(AwsContext(), REGION, org) is None  # released after apply
+
+
+def test_an_expired_lock_is_taken_over(sandbox: Sandbox, seed_dir: Path) -> None:
+    org = organization_id(sandbox)
+    lock.acquire(AwsContext(), REGION, org, seconds=-1)  # its holder died long ago
+    applied = run(seed_dir / "org.yaml", "apply", "--yes")
+    assert applied.exit_code == 0, applied.output
+
+
+def test_racing_applies_get_exactly_one_lock(sandbox: Sandbox) -> None:
+    org = organization_id(sandbox)
+    lock._table(AwsContext(), REGION)
+    tokens: list[str] = []
+    refused: list[str] = []
+    start = threading.Barrier(8)
+
+    def contender() -> None:
+        aws = AwsContext()
+        start.wait()
+        try:
+            tokens.append(lock.acquire(aws, REGION, org))
+        except lock.LockHeld as exc:
+            refused.append(exc.message)
+
+    threads = [threading.Thread(target=contender) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(tokens) == 1 and len(refused) == 7
+
+
+def test_a_broken_lock_is_not_renewed_or_released_by_its_old_holder(sandbox: Sandbox) -> None:
+    aws, org = AwsContext(), organization_id(sandbox)
+    token = lock.acquire(aws, REGION, org)
+    assert lock.renew(aws, REGION, org, token)
+    assert lock.break_lock(aws, REGION, org) is not None
+    other = lock.acquire(aws, REGION, org)
+    assert not lock.renew(aws, REGION, org, token)
+    lock.release(aws, REGION, org, token)  # not ours any more: leaves the new holder alone
+    assert lock.read_lock(aws, REGION, org) is not None
+    lock.release(aws, REGION, org, other)
+    assert lock.read_lock(aws, REGION, org) is None
+
+
+def test_a_change_while_the_plan_is_shown_applies_nothing(
+    sandbox: Sandbox, seed_dir: Path, aws_calls: list[str]
+) -> None:
+    def someone_else_meanwhile(plan: object) -> bool:
+        org = sandbox.client("organizations")
+        org.create_organizational_unit(ParentId=org.list_roots()["Roots"][0]["Id"], Name="Security")
+        aws_calls.clear()
+        return True
+
+    with pytest.raises(SafetyError, match="changed while the plan was shown"):
+        workflow.apply(
+            seed_dir / "org.yaml",
+            AwsContext(),
+            PlanOptions(),
+            RecordingReporter(),
+            confirm=someone_else_meanwhile,
+        )
+    assert org_writes(aws_calls) == []
