@@ -108,3 +108,40 @@ def test_a_change_while_the_plan_is_shown_applies_nothing(
             confirm=someone_else_meanwhile,
         )
     assert org_writes(aws_calls) == []
+
+
+def test_two_applies_started_together_never_both_write(sandbox: Sandbox, tmp_path: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copytree(Path(__file__).parent / "faults_org", tmp_path / "org")
+    config = tmp_path / "org" / "org.yaml"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "orgkit", "--config", str(config), "apply", "--yes"],
+            env={**os.environ},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120)[0] for p in processes]
+    assert sum("Apply complete" in o for o in outputs) == 1, outputs
+    other = next(o for o in outputs if "Apply complete" not in o)
+    assert (
+        "another apply is running" in other
+        or "changed while the plan was shown" in other
+        or "No changes" in other
+    ), other
+    emails = [
+        a["Email"]
+        for p in sandbox.client("organizations").get_paginator("list_accounts").paginate()
+        for a in p["Accounts"]
+    ]
+    assert sorted(e for e in emails if e.startswith("app-")) == [
+        "app-dev@example.com",
+        "app-prod@example.com",
+    ]

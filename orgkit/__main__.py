@@ -1,0 +1,5 @@
+"""``python -m orgkit``: the command line."""
+
+from orgkit.cli.main import main
+
+main()
