@@ -121,7 +121,8 @@ def aws_error(doing: str, exc: Exception, hint: str | None = None) -> AwsError:
         hint = endpoint_hint()
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
-        detail = f"{error.get('Code', 'Error')}: {error.get('Message', exc)}"
+        call = f"{exc.operation_name} " if getattr(exc, "operation_name", None) else ""
+        detail = f"{call}{error.get('Code', 'Error')}: {error.get('Message', exc)}"
     else:
         detail = str(exc)
     return AwsError(f"{doing} failed: {detail}", hint=hint)

@@ -13,7 +13,7 @@ from orgkit.errors import SafetyError, WrongOrganizationError
 from orgkit.live import AwsContext
 from orgkit.plan import Action, PlanOptions
 from orgkit.sandbox.server import Sandbox
-from tests.helpers import RecordingReporter, edit_yaml, is_write, replan, sides
+from tests.helpers import RecordingReporter, edit_yaml, is_write, replan, sides, structure_only
 from tests.helpers import converge as apply
 
 
@@ -214,6 +214,7 @@ def test_nested_ous_rename_and_delete(sandbox: Sandbox, seed_dir: Path) -> None:
     config = seed_dir / "org.yaml"
 
     def nest(data: dict) -> None:
+        structure_only(data)  # OU nesting, renames and deletion are the point
         prod = next(o for o in data["ous"] if o["name"] == "Production")
         node = prod
         for level in ["Apps", "Tier", "Region", "Team"]:  # five levels with Production
@@ -255,6 +256,7 @@ def test_many_accounts_are_read_across_pages(sandbox: Sandbox, seed_dir: Path) -
     config = seed_dir / "org.yaml"
 
     def many(data: dict) -> None:
+        structure_only(data)  # pagination of the structure is the point
         data["accounts"] += [
             {
                 "name": f"Load {i:02d}",

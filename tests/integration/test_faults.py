@@ -54,10 +54,10 @@ def test_apply_converges_under_throttling_5xx_and_drops(
         seed=7,
         throttle_rate=0.05,
         error_rate=0.05,
-        drop_rate=0.02,
+        drop_rate=0.01,
         rates=ORGANIZATIONS_RATES,
-        account_creation_seconds=1.5,
-        operation_seconds=1.0,
+        account_creation_seconds=1.0,
+        operation_seconds=0.5,
     )
     with fault_layer(sandbox.endpoint, faults) as layer:
         monkeypatch.setenv("AWS_ENDPOINT_URL", layer.endpoint)
@@ -134,3 +134,27 @@ def test_kill_9_during_apply_then_apply_again_converges(
     assert again.returncode == 0, output
     assert "matches org.yaml" in output
     assert_converged_once(sandbox, config)
+
+
+def test_a_read_that_keeps_failing_fails_the_command_naming_the_call(
+    sandbox: Sandbox, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never a partial snapshot: a read throttled past its retries stops plan, and says which."""
+    import botocore.config
+
+    from orgkit.live import session
+
+    monkeypatch.setattr(session, "MAX_ATTEMPTS", 2)
+    monkeypatch.setattr(
+        session,
+        "RETRY_CONFIG",
+        botocore.config.Config(retries={"mode": "standard", "max_attempts": 2}),
+    )
+    faults = Faults(rates={"ListAccountsForParent": (0.0, 0)})  # always throttled
+    with fault_layer(sandbox.endpoint, faults) as layer:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", layer.endpoint)
+        with pytest.raises(AwsError) as caught:
+            workflow.make_plan(config, AwsContext(), PlanOptions())
+    assert "reading the accounts failed" in caught.value.message
+    assert "ListAccountsForParent" in caught.value.message
+    assert "TooManyRequestsException" in caught.value.message

@@ -15,7 +15,7 @@ import pytest
 from orgkit import workflow
 from orgkit.kinds.stack_set import KIND as KIND_OF_STACK_SET
 from orgkit.live import AwsContext
-from orgkit.plan import Action, PlanOptions
+from orgkit.plan import Action, PlanOptions, plan
 from orgkit.sandbox.server import Sandbox
 from tests.helpers import RecordingReporter, account_ids, converged, edit_yaml, replan, sides
 
@@ -181,20 +181,21 @@ def test_new_target_gets_an_instance_and_removal_needs_destroy(
             accounts=["log-archive@delatsi-llc.com", "audit@delatsi-llc.com"]
         ),
     )
+    aws = AwsContext()
     planned = replan(applied)
     assert [(c.kind, c.action) for c in planned.plan.changes] == [("stack_instance", Action.CREATE)]
-    converged(applied)
+    _, after = workflow.run_apply(planned, aws, RecordingReporter(), PlanOptions())
+    assert after.empty
     edit_yaml(
         applied,
         lambda d: d["stack_sets"][1]["targets"].update(accounts=["log-archive@delatsi-llc.com"]),
     )
     held = replan(applied)
     assert held.plan.empty and [c.action for c in held.plan.held_back] == [Action.DELETE]
-    aws = AwsContext()
-    planned = workflow.make_plan(applied, aws, PlanOptions(allow_destroy=True))
-    _, after = workflow.run_apply(
-        planned, aws, RecordingReporter(), PlanOptions(allow_destroy=True)
-    )
+    allowed = PlanOptions(allow_destroy=True)
+    # The same snapshot, planned with the flag (planning is pure): no second read.
+    planned = workflow.Planned(held.config, held.live, plan(held.config, held.live, allowed))
+    _, after = workflow.run_apply(planned, aws, RecordingReporter(), allowed)
     assert after.empty
     instances = sandbox.client("cloudformation").list_stack_instances(StackSetName="log-archive")[
         "Summaries"
