@@ -11,7 +11,7 @@ import pytest
 from orgkit import workflow
 from orgkit.errors import SafetyError, WrongOrganizationError
 from orgkit.live import AwsContext
-from orgkit.plan import Action, PlanOptions
+from orgkit.plan import Action, PlanOptions, plan
 from orgkit.sandbox.server import Sandbox
 from tests.helpers import RecordingReporter, edit_yaml, is_write, replan, sides, structure_only
 from tests.helpers import converge as apply
@@ -196,9 +196,11 @@ def test_destructive_changes_need_their_flags(sandbox: Sandbox, seed_dir: Path) 
     assert order == ["stack_instance", "policy_attachment", "account", "policy"]
 
     options = PlanOptions(allow_destroy=True)
-    after = apply(config, options)
+    # The same snapshot planned with the flag (planning is pure): one read less.
+    allowed = workflow.Planned(held.config, held.live, plan(held.config, held.live, options))
+    _, after_plan = workflow.run_apply(allowed, AwsContext(), RecordingReporter(), options)
     assert "sandbox-cost-guard" not in live_tree(sandbox)["policies"]
-    assert [c.address for c in after.plan.held_back] == [
+    assert [c.address for c in after_plan.held_back] == [
         'account["sandbox-experiments@delatsi-llc.com"]'
     ]
 
