@@ -17,6 +17,7 @@ from orgkit.config import Config, load_config
 from orgkit.errors import (
     ConfigError,
     ConfigIssue,
+    Interrupted,
     OrgkitError,
     SafetyError,
     WrongOrganizationError,
@@ -241,6 +242,11 @@ def render(
 
 # -- apply ----------------------------------------------------------------------------------
 @contextmanager
+def _given(stop: Callable[[], bool]) -> Iterator[Callable[[], bool]]:
+    yield stop
+
+
+@contextmanager
 def stop_on_interrupt(notice: Callable[[str], None]) -> Iterator[threading.Event]:
     """While apply runs, a first Ctrl-C asks it to stop after the calls in flight (the event is
     set); a second one interrupts at once. Outside the main thread, Ctrl-C is left alone."""
@@ -270,6 +276,7 @@ def run_apply(
     *,
     lint: bool = True,
     notice: Callable[[str], None] = lambda message: None,
+    stop: Callable[[], bool] | None = None,
 ) -> tuple[ApplyResult, Plan]:
     """Apply the fresh plan ``planned`` with the flags the user gave (``options``, checked
     again here against every destructive change); then plan again.
@@ -280,7 +287,7 @@ def run_apply(
     if lint:
         lint_changed_templates(planned.config, planned.plan)
     spec = planned.config.spec
-    with stop_on_interrupt(notice) as stop:
+    with stop_on_interrupt(notice) if stop is None else _given(stop) as stop_requested:
         result = apply_plan(
             planned.plan,
             aws,
@@ -289,7 +296,11 @@ def run_apply(
             in_flight=spec.quotas.create_account_in_flight,
             home_region=spec.organization.home_region,
             quotas=spec.quotas,
-            stop_requested=stop.is_set,
+            stop_requested=(
+                stop_requested.is_set
+                if isinstance(stop_requested, threading.Event)
+                else stop_requested
+            ),
         )
     after = plan(planned.config, read_live(planned.config, aws), options)
     return result, after
@@ -326,7 +337,11 @@ def apply(
             hint="Answer y at the prompt, or pass --yes (CI, scripts).",
         )
     region = planned.config.spec.organization.home_region
-    with lock.holding(aws, region, planned.live.organization_id, notice):
+    # Ctrl-C from here on stops between steps: never between taking the lock and releasing it.
+    with (
+        stop_on_interrupt(notice) as stop,
+        lock.holding(aws, region, planned.live.organization_id, notice) as held,
+    ):
         # Another apply may have run while the plan was on screen: apply only what was shown.
         fresh = make_plan(config_path, aws, options)
         if fresh.plan.canonical_changes() != planned.plan.canonical_changes():
@@ -335,14 +350,32 @@ def apply(
                 "was applied",
                 hint="Run `orgkit apply` again to see the plan as it is now.",
             )
-        result, after = run_apply(fresh, aws, reporter, options, lint=False, notice=notice)
+        try:
+            result, after = run_apply(
+                fresh,
+                aws,
+                reporter,
+                options,
+                lint=False,
+                notice=notice,
+                stop=lambda: stop.is_set() or held.lost.is_set(),
+            )
+        except Interrupted as exc:
+            if held.lost.is_set():
+                raise SafetyError(
+                    exc.message.replace("interrupted", "the apply lock was lost"),
+                    hint="Someone removed the lock (orgkit unlock) or it expired: check that "
+                    "no other apply runs, then `orgkit plan` and apply again.",
+                ) from None
+            raise
     return planned.plan, result, after
 
 
 def unlock(
     config_path: str | Path, aws: AwsContext, confirm: Callable[[lock.LockInfo], bool]
 ) -> lock.LockInfo | None:
-    """``orgkit unlock``: remove the organization's apply lock, after saying whose it is."""
+    """``orgkit unlock``: remove the organization's apply lock, after saying whose it is; only
+    that lock (if it changed hands meanwhile, nothing is removed)."""
     config = load_config(config_path)
     live = read_organization_as_manager(config, aws)
     region = config.spec.organization.home_region
@@ -351,7 +384,12 @@ def unlock(
         return None
     if not confirm(held):
         raise SafetyError("the lock was left in place", hint="Pass --yes to remove it.")
-    return lock.break_lock(aws, region, live.organization_id)
+    if not lock.break_lock(aws, region, live.organization_id, held):
+        raise SafetyError(
+            "the lock changed hands while you were deciding; nothing was removed",
+            hint="Run `orgkit unlock` again to see who holds it now.",
+        )
+    return held
 
 
 # -- drift ----------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ class LockInfo:
     pid: str
     started: str
     expires_at: int
+    token: str = ""
 
     def describe(self) -> str:
         """One line for a person."""
@@ -98,6 +99,7 @@ def read_lock(aws: AwsContext, region: str, organization_id: str) -> LockInfo | 
         pid=item["pid"]["S"],
         started=item["started"]["S"],
         expires_at=int(item["expires_at"]["N"]),
+        token=item.get("token", {}).get("S", ""),
     )
 
 
@@ -131,6 +133,8 @@ def acquire(
         if error_code(exc) != "ConditionalCheckFailedException":
             raise aws_error("taking the apply lock", exc) from exc
         held = read_lock(aws, region, organization_id)
+        if held is not None and held.token == token:
+            return token  # our own put, retried after its answer was lost
         raise LockHeld(
             "another apply is running on this organization: "
             + (held.describe() if held else "(it has just ended; try again)"),
@@ -185,15 +189,33 @@ def release(aws: AwsContext, region: str, organization_id: str, token: str) -> N
             raise
 
 
-def break_lock(aws: AwsContext, region: str, organization_id: str) -> LockInfo | None:
-    """Remove the lock whoever holds it (``orgkit unlock``); returns what was removed."""
-    held = read_lock(aws, region, organization_id)
-    if held is not None:
-        try:
-            aws.client("dynamodb", region).delete_item(TableName=TABLE, Key=_key(organization_id))
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_error("removing the apply lock", exc) from exc
-    return held
+def break_lock(aws: AwsContext, region: str, organization_id: str, held: LockInfo) -> bool:
+    """Remove the lock ``held`` describes (``orgkit unlock``), and only that one: if it was
+    released and taken by someone else meanwhile, nothing is removed (False)."""
+    try:
+        aws.client("dynamodb", region).delete_item(
+            TableName=TABLE,
+            Key=_key(organization_id),
+            ConditionExpression="#token = :token",
+            ExpressionAttributeNames={"#token": "token"},
+            ExpressionAttributeValues={":token": {"S": held.token}},
+        )
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise aws_error("removing the apply lock", exc) from exc
+    except BotoCoreError as exc:
+        raise aws_error("removing the apply lock", exc) from exc
+    return True
+
+
+@dataclass
+class Held:
+    """A lock this process holds; ``lost`` is set when it is no longer ours (removed with
+    ``orgkit unlock``, or expired because renewals kept failing)."""
+
+    token: str
+    lost: threading.Event
 
 
 @contextmanager
@@ -202,28 +224,46 @@ def holding(
     region: str,
     organization_id: str,
     notice: Callable[[str], None] = lambda message: None,
-) -> Iterator[None]:
-    """Hold the organization's lock while the block runs, renewing it in the background."""
+) -> Iterator[Held]:
+    """Hold the organization's lock while the block runs, renewing it in the background.
+
+    The block must stop writing once ``lost`` is set. Releasing never hides the block's own
+    error: if the release fails, a notice says how to remove the lock.
+    """
     token = acquire(aws, region, organization_id)
+    held = Held(token, threading.Event())
     stop = threading.Event()
 
     def keep() -> None:
+        renewed = time.monotonic()
         while not stop.wait(RENEW_SECONDS):
             try:
                 if not renew(aws, region, organization_id, token):
-                    notice("the apply lock was removed by someone else (orgkit unlock)")
+                    held.lost.set()
+                    notice("the apply lock is no longer ours (orgkit unlock?): stopping")
                     return
+                renewed = time.monotonic()
             except (ClientError, BotoCoreError, AwsError):
-                notice("could not renew the apply lock; it expires unless renewed")
+                if time.monotonic() - renewed > LOCK_SECONDS - 2 * RENEW_SECONDS:
+                    held.lost.set()
+                    notice("the apply lock could not be renewed and is about to expire: stopping")
+                    return
+                notice("could not renew the apply lock; trying again in a minute")
 
     keeper = threading.Thread(target=keep, name="orgkit-lock", daemon=True)
     keeper.start()
     try:
-        yield
+        yield held
     finally:
         stop.set()
         keeper.join(timeout=5)
-        release(aws, region, organization_id, token)
+        try:
+            release(aws, region, organization_id, token)
+        except (ClientError, BotoCoreError) as exc:
+            notice(
+                f"could not release the apply lock ({exc}); it expires in 15 minutes, or "
+                "remove it with `orgkit unlock`"
+            )
 
 
 def _caller(aws: AwsContext) -> str:

@@ -208,7 +208,7 @@ def apply_cmd(
         saved_path=plan_file,
         show=lambda the_plan: print_plan(console, the_plan),
         confirm=confirm,
-        notice=lambda message: err().print(f"[yellow]{message}[/]"),
+        notice=lambda message: err().print(f"[yellow]{escape(message)}[/]"),
     )
     if result is None or after is None:
         return EXIT_OK

@@ -81,7 +81,9 @@ def test_a_broken_lock_is_not_renewed_or_released_by_its_old_holder(sandbox: San
     aws, org = AwsContext(), organization_id(sandbox)
     token = lock.acquire(aws, REGION, org)
     assert lock.renew(aws, REGION, org, token)
-    assert lock.break_lock(aws, REGION, org) is not None
+    held = lock.read_lock(aws, REGION, org)
+    assert held is not None and held.token == token
+    assert lock.break_lock(aws, REGION, org, held)
     other = lock.acquire(aws, REGION, org)
     assert not lock.renew(aws, REGION, org, token)
     lock.release(aws, REGION, org, token)  # not ours any more: leaves the new holder alone
@@ -145,3 +147,57 @@ def test_two_applies_started_together_never_both_write(sandbox: Sandbox, tmp_pat
         "app-dev@example.com",
         "app-prod@example.com",
     ]
+
+
+def test_unlock_removes_only_the_lock_it_showed(sandbox: Sandbox) -> None:
+    aws, org = AwsContext(), organization_id(sandbox)
+    first = lock.acquire(aws, REGION, org)
+    shown = lock.read_lock(aws, REGION, org)
+    assert shown is not None
+    lock.release(aws, REGION, org, first)
+    lock.acquire(aws, REGION, org)  # someone else, meanwhile
+    assert not lock.break_lock(aws, REGION, org, shown)
+    assert lock.read_lock(aws, REGION, org) is not None
+
+
+def test_a_retried_put_of_our_own_lock_is_ours(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The put succeeded but its answer was lost; botocore retries it and the condition fails:
+    the lock there is ours (same token), not another apply's."""
+    import uuid
+
+    aws, org = AwsContext(), organization_id(sandbox)
+    token = lock.acquire(aws, REGION, org)
+    monkeypatch.setattr(lock.uuid, "uuid4", lambda: uuid.UUID(token))
+    assert lock.acquire(aws, REGION, org) == token
+
+
+def test_a_lost_lock_stops_apply_before_its_next_step(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    shutil.copytree(Path(__file__).parent / "faults_org", tmp_path / "org")
+    config = tmp_path / "org" / "org.yaml"
+    aws, org = AwsContext(), organization_id(sandbox)
+    real = lock.holding
+
+    def holding_then_broken(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        manager = real(*args, **kwargs)  # type: ignore[arg-type]
+
+        class Broken:
+            def __enter__(self) -> lock.Held:
+                held = manager.__enter__()
+                held.lost.set()  # as the keeper does when `orgkit unlock` removed it
+                return held
+
+            def __exit__(self, *exc: object) -> object:
+                return manager.__exit__(*exc)  # type: ignore[arg-type]
+
+        return Broken()
+
+    monkeypatch.setattr(lock, "holding", holding_then_broken)
+    with pytest.raises(SafetyError, match="the apply lock was lost"):
+        workflow.apply(config, aws, PlanOptions(), RecordingReporter())
+    assert lock.read_lock(aws, REGION, org) is None
