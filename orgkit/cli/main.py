@@ -186,7 +186,9 @@ def apply_cmd(
     """Make the organization match org.yaml: show the plan, ask, apply, re-check.
 
     With --plan, the saved plan must be exactly what a fresh plan does now (same organization,
-    same config, same changes); only the fresh plan is applied.
+    same config, same changes); only the fresh plan is applied. While it writes, apply holds
+    the organization's apply lock (a second apply is refused; see `orgkit unlock`). Ctrl-C
+    stops after the calls in flight; a second Ctrl-C stops at once.
     """
     options = PlanOptions(allow_destroy=allow_destroy, allow_close_accounts=allow_close_accounts)
     console = out()
