@@ -6,7 +6,7 @@ import json
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -242,11 +242,6 @@ def render(
 
 # -- apply ----------------------------------------------------------------------------------
 @contextmanager
-def _given(stop: Callable[[], bool]) -> Iterator[Callable[[], bool]]:
-    yield stop
-
-
-@contextmanager
 def stop_on_interrupt(notice: Callable[[str], None]) -> Iterator[threading.Event]:
     """While apply runs, a first Ctrl-C asks it to stop after the calls in flight (the event is
     set); a second one interrupts at once. Outside the main thread, Ctrl-C is left alone."""
@@ -287,7 +282,9 @@ def run_apply(
     if lint:
         lint_changed_templates(planned.config, planned.plan)
     spec = planned.config.spec
-    with stop_on_interrupt(notice) if stop is None else _given(stop) as stop_requested:
+    with ExitStack() as stack:
+        if stop is None:  # no caller's stop (apply's covers the lock too): Ctrl-C handled here
+            stop = stack.enter_context(stop_on_interrupt(notice)).is_set
         result = apply_plan(
             planned.plan,
             aws,
@@ -296,11 +293,7 @@ def run_apply(
             in_flight=spec.quotas.create_account_in_flight,
             home_region=spec.organization.home_region,
             quotas=spec.quotas,
-            stop_requested=(
-                stop_requested.is_set
-                if isinstance(stop_requested, threading.Event)
-                else stop_requested
-            ),
+            stop_requested=stop,
         )
     after = plan(planned.config, read_live(planned.config, aws), options)
     return result, after

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from dataclasses import dataclass
@@ -58,8 +59,6 @@ def _aws_exceptions() -> tuple[type[BaseException], ...]:
 
 def check_writable(path: Path) -> None:
     """Refuse an output file that cannot be written, before any work is done for it."""
-    import os
-
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise OrgkitError(f"{path} is a folder", hint="Name a file to write the plan to.")
