@@ -171,6 +171,16 @@ def test_saved_plan_applies_when_unchanged(sandbox: Sandbox, seed_dir: Path) -> 
 
 def test_destructive_changes_need_their_flags(sandbox: Sandbox, seed_dir: Path) -> None:
     config = seed_dir / "org.yaml"
+
+    def lighter(data: dict) -> None:
+        # What the flags hold back (a policy, its attachment, an account and its stack instance)
+        # without the roles, budgets and other stack sets a whole seed apply waits for.
+        data.pop("budgets")
+        data["stack_sets"] = [s for s in data["stack_sets"] if s["name"] == "security-baseline"]
+        for project in data.get("projects", []):
+            project.pop("deployment_role", None)
+
+    edit_yaml(config, lighter)
     apply(config)
 
     def retire(data: dict) -> None:
