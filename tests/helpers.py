@@ -39,8 +39,9 @@ def sides(change: Change) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def structure_only(data: dict[str, Any]) -> None:
     """Drop from an org.yaml mapping what is read and written per account (roles, budgets, stack
-    sets), for tests about the organization's structure: they run in a few seconds."""
-    for section in ("stack_sets", "stackset_roles", "budgets"):
+    sets, the security services), for tests about the organization's structure: they run in a
+    few seconds."""
+    for section in ("stack_sets", "stackset_roles", "budgets", "security"):
         data.pop(section, None)
     for project in data.get("projects", []):
         project.pop("deployment_role", None)

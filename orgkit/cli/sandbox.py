@@ -59,6 +59,38 @@ def _inventory(box: Sandbox, live: LiveOrg, config: Config) -> Table:
     return table
 
 
+def _organization_inventory(box: Sandbox, live: LiveOrg, config: Config) -> Table:
+    """Organization-wide: the trail, trusted services, delegated administrators, security
+    services per region, policies per type; read with raw boto3, not through orgkit."""
+    found = box.organization_inventory(config.spec.allowed_regions)
+    names = {a.id: a.name for a in live.accounts}
+    table = Table(title="Organization-wide (read with raw boto3)", title_justify="left")
+    table.add_column("What")
+    table.add_column("State")
+    for trail in found["trails"]:
+        flags = [
+            "organization" if trail.get("IsOrganizationTrail") else "single account",
+            "multi-region" if trail.get("IsMultiRegionTrail") else "one region",
+            "log-file validation" if trail.get("LogFileValidationEnabled") else "no validation",
+            "logging" if trail.get("IsLogging") else "NOT logging",
+        ]
+        table.add_row(f"trail {trail['Name']}", f"s3://{trail['S3BucketName']}; {', '.join(flags)}")
+    table.add_row(
+        "trusted services",
+        ", ".join(s.removesuffix(".amazonaws.com") for s in found["trusted"]) or "-",
+    )
+    for principal, account in sorted(found["delegated"].items()):
+        table.add_row(f"delegated {principal.removesuffix('.amazonaws.com')}", account)
+    for what, ids in found["admins"].items():
+        table.add_row(f"administrator {what}", ", ".join(names.get(i, i) for i in ids) or "-")
+    for kind, policies in found["policies"].items():
+        listed = "; ".join(
+            f"{name} -> {', '.join(t) or '(not attached)'}" for name, t in policies.items()
+        )
+        table.add_row(kind.lower().replace("_", " "), listed or "-")
+    return table
+
+
 @click.command()
 @click.option(
     "--serve",
@@ -120,6 +152,8 @@ def sandbox(ctx: Context, serve: bool, port: int, empty: bool) -> int:
             console.print(org_tree(live, config.spec.organization.name))
             console.print()
             console.print(_inventory(box, live, config))
+            console.print()
+            console.print(_organization_inventory(box, live, config))
             if not after.empty:
                 return EXIT_CHANGES
         if serve:

@@ -12,9 +12,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from orgkit.config.models import ROLE_NAME_PATTERN, OrgSpec, StackSetSpec
-from orgkit.config.policies import PolicyDocument, load_document, load_policy
+from orgkit.config.policies import PolicyDocument, load_document, load_policy, security_context
 from orgkit.config.source import LineMap, Loc, read_yaml
-from orgkit.config.validate import check_semantics, check_stack_sets, issue_at
+from orgkit.config.validate import check_security, check_semantics, check_stack_sets, issue_at
 from orgkit.errors import ConfigError, ConfigIssue
 from orgkit.render.jinja import environment
 from orgkit.render.templates import RenderedTemplate, render_template
@@ -118,6 +118,7 @@ def load_config(path: str | Path) -> Config:
 
     check_semantics(spec, policies, report)
     check_stack_sets(spec, templates, report)
+    check_security(spec, templates, report)
     if issues:
         raise ConfigError(issues)
     return Config(
@@ -154,6 +155,7 @@ def template_context(spec: OrgSpec, stack_set: StackSetSpec) -> dict[str, Any]:
         "vars": spec.vars,
         "organization": spec.organization.model_dump(mode="json"),
         "stack_set": stack_set.name,
+        "security": security_context(spec),
     }
 
 

@@ -285,6 +285,78 @@ class AccountSpec(_Model):
     )
 
 
+SecurityService = Literal["guardduty", "securityhub", "config", "access-analyzer"]
+# The service principals Organizations knows these services by.
+SERVICE_PRINCIPALS: dict[str, str] = {
+    "cloudtrail": "cloudtrail.amazonaws.com",
+    "guardduty": "guardduty.amazonaws.com",
+    "securityhub": "securityhub.amazonaws.com",
+    "config": "config.amazonaws.com",
+    "access-analyzer": "access-analyzer.amazonaws.com",
+}
+ServicePrincipal = Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+\.amazonaws\.com$")]
+
+
+class AlertsSpec(_Model):
+    """Where alerts go: the one address every alert topic orgkit deploys sends to."""
+
+    email: EmailStr = Field(
+        description="Subscribed to every alert topic: set as the `AlertEmail` parameter of "
+        "every stack set whose template declares it (unless the stack set sets it)."
+    )
+
+
+class TrailSpec(_Model):
+    """The organization's CloudTrail trail, kept in the management account's home region."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$")] = Field(
+        "organization-trail", description="The trail's name."
+    )
+    stack_set: Name = Field(
+        description="The stack set that makes the log bucket and key in the Log Archive "
+        "account: the trail writes to its BucketName output, encrypted with its KmsKeyArn."
+    )
+    account: EmailStr = Field(description="The Log Archive account (by email).")
+    break_glass_role: RoleName = Field(
+        "LogArchiveBreakGlass",
+        description="The one role (with the StackSet execution role) that may change the log "
+        "bucket's and key's protections in the Log Archive account: templates and guardrails "
+        "read it as `security.break_glass_role`.",
+    )
+
+
+class SecuritySpec(_Model):
+    """Organization-wide security services: trusted access, delegated administrators, the
+    organization trail."""
+
+    trusted_access: list[ServicePrincipal] = Field(
+        default_factory=list,
+        description="Services to trust in the organization beyond those this section needs "
+        "(the trail's and the delegated services' are added).",
+    )
+    delegated_admins: dict[SecurityService, EmailStr] = Field(
+        default_factory=dict,
+        description="The account (by email) each security service is administered from. "
+        "GuardDuty and Security Hub are set up in every allowed region (vars.allowed_regions) "
+        "with auto-enable for member accounts.",
+    )
+    guardduty_finding_frequency: Literal["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"] = Field(
+        "FIFTEEN_MINUTES",
+        description="How often GuardDuty publishes updated findings (set on the delegated "
+        "administrator's detector; members follow it).",
+    )
+    trail: TrailSpec | None = Field(
+        None, description="Declare to have orgkit keep an organization trail."
+    )
+
+    def principals(self) -> list[str]:
+        """Every service principal to trust: this section's needs, then the extra ones."""
+        needed = [SERVICE_PRINCIPALS[s] for s in self.delegated_admins]
+        if self.trail is not None:
+            needed.insert(0, SERVICE_PRINCIPALS["cloudtrail"])
+        return sorted(set(needed) | set(self.trusted_access))
+
+
 class OrgSpec(_Model):
     """The whole of org.yaml."""
 
@@ -305,6 +377,23 @@ class OrgSpec(_Model):
         None, description="Declare to have orgkit keep a monthly budget for every account."
     )
     stack_sets: list[StackSetSpec] = Field(default_factory=list)
+    alerts: AlertsSpec | None = Field(None, description="Where alerts go.")
+    security: SecuritySpec | None = Field(
+        None, description="Organization-wide security services (the Security OU's job)."
+    )
+
+    @property
+    def allowed_regions(self) -> list[str]:
+        """The regions in use: ``vars.allowed_regions`` (what the region guardrail allows),
+        else the home region."""
+        regions = self.vars.get("allowed_regions")
+        if isinstance(regions, list) and regions and all(isinstance(r, str) for r in regions):
+            return list(regions)
+        return [self.organization.home_region]
+
+    def account_by_email(self, email: str) -> AccountSpec | None:
+        """The declared account with that email (case-insensitive), if any."""
+        return next((a for a in self.accounts if a.email.lower() == email.lower()), None)
 
     def walk_ous(self) -> Iterator[tuple[str, OUSpec, tuple[object, ...]]]:
         """Yield (path, OU, location in the file) for every OU, parents before children."""

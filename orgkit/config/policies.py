@@ -9,7 +9,7 @@ from typing import Any
 
 import jinja2
 
-from orgkit.config.models import OrgSpec, PolicySpec, StackSetRolesSpec
+from orgkit.config.models import OrgSpec, PolicySpec, StackSetRolesSpec, TrailSpec
 from orgkit.errors import ConfigIssue
 from orgkit.render.jinja import render_file
 
@@ -52,6 +52,10 @@ def template_context(spec: OrgSpec) -> dict[str, Any]:
         **spec.vars,
         "organization": spec.organization.model_dump(mode="json"),
         "stackset_roles": roles.model_dump(mode="json"),
+        # The organization trail and the Log Archive account's break-glass role (guardrails
+        # and the log-archive template): {"trail_name", "log_archive_account",
+        # "break_glass_role"}, empty values without a security.trail.
+        "security": security_context(spec),
         # The projects' deployment roles, for guardrails that protect them, their boundaries
         # and the OIDC provider they trust: [{"project", "role", "role_arn", "boundary_arn",
         # "github"}], ARNs with any account.
@@ -188,3 +192,15 @@ def _line_of(text: str, key: str) -> int | None:
         if needle in line:
             return number
     return None
+
+
+def security_context(spec: OrgSpec) -> dict[str, str]:
+    trail = spec.security.trail if spec.security is not None else None
+    if trail is None:
+        default = TrailSpec.model_fields["break_glass_role"].default
+        return {"trail_name": "", "log_archive_account": "", "break_glass_role": default}
+    return {
+        "trail_name": trail.name,
+        "log_archive_account": trail.account.lower(),
+        "break_glass_role": trail.break_glass_role,
+    }

@@ -16,6 +16,8 @@ from orgkit.config.models import AccountSpec, OrgSpec, StackSetSpec
 from orgkit.names import ROOT_PATH
 
 ENVIRONMENT_PARAMETER = "Environment"
+# Set on every stack set whose template declares it, from org.yaml's one `alerts.email`.
+ALERT_EMAIL_PARAMETER = "AlertEmail"
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,12 @@ def stack_set_parameters(
     declared: dict[str, dict[str, Any]],
     targets: list[AccountSpec],
     ids: OrgIds,
+    alert_email: str | None = None,
 ) -> dict[str, str]:
     """Stack-set-level values: AWS lets instances override only parameters set here."""
     values = {k: fill(v, ids) for k, v in stack_set.parameters.items()}
+    if ALERT_EMAIL_PARAMETER in declared and ALERT_EMAIL_PARAMETER not in values and alert_email:
+        values[ALERT_EMAIL_PARAMETER] = alert_email
     environments = sorted({a.environment.value for a in targets})
     for key in sorted({k for v in stack_set.environment_parameters.values() for k in v}):
         if key not in values:

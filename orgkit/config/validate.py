@@ -9,12 +9,13 @@ from typing import Any
 from orgkit.config.models import OrgSpec, ou_depth
 from orgkit.config.policies import PolicyDocument
 from orgkit.config.source import Loc, format_loc
+from orgkit.config.stacksets import ALERT_EMAIL_PARAMETER, resolve_targets
 from orgkit.errors import ConfigIssue
 from orgkit.names import ROOT_PATH
 
 Report = Callable[[Loc, str], None]
 # Names the jinja2 contexts define themselves; a var of the same name would hide them.
-RESERVED_VARS = {"vars", "organization", "project", "stack_set", "stackset_roles"}
+RESERVED_VARS = {"vars", "organization", "project", "stack_set", "stackset_roles", "security"}
 
 
 def check_semantics(spec: OrgSpec, policies: dict[str, PolicyDocument], report: Report) -> None:
@@ -331,6 +332,8 @@ def check_stack_sets(spec: OrgSpec, templates: dict[str, Any], report: Report) -
                         f"the template has no parameter {key!r}{_suggest(key, declared)}",
                     )
         given = set(stack_set.parameters) | {"Environment"}
+        if spec.alerts is not None:
+            given.add(ALERT_EMAIL_PARAMETER)
         for key, declaration in declared.items():
             if key in given or "Default" in (declaration or {}):
                 continue
@@ -338,7 +341,68 @@ def check_stack_sets(spec: OrgSpec, templates: dict[str, Any], report: Report) -
             if not envs or any(
                 key not in stack_set.environment_parameters.get(e, {}) for e in envs
             ):
+                alerts = (
+                    ": the template sends alerts there; say where alerts go in org.yaml "
+                    "(alerts: {email: ...})"
+                    if key == ALERT_EMAIL_PARAMETER
+                    else ""
+                )
                 report(
                     (*loc, "parameters"),
-                    f"the template's parameter {key!r} has no default and no value here",
+                    f"the template's parameter {key!r} has no default and no value here{alerts}",
                 )
+
+
+# The outputs of the trail's source stack set (the log-archive template's).
+TRAIL_OUTPUTS = ("BucketName", "KmsKeyArn")
+
+
+def check_security(spec: OrgSpec, templates: dict[str, Any], report: Report) -> None:
+    """``security:``: administrators and the Log Archive account are declared, active member
+    accounts; the trail's stack set exists, targets the Log Archive account in the home region
+    and outputs the bucket and key."""
+    security = spec.security
+    if security is None:
+        return
+    active = {a.email.lower(): a for a in spec.accounts if a.state == "active"}
+    known = [a.email for a in spec.accounts]
+    for service, email in security.delegated_admins.items():
+        if email.lower() not in active:
+            report(
+                ("security", "delegated_admins", service),
+                f"{email} is not an active account in org.yaml{_suggest(email, known)}",
+            )
+    trail = security.trail
+    if trail is None:
+        return
+    if trail.account.lower() not in active:
+        report(
+            ("security", "trail", "account"),
+            f"{trail.account} is not an active account in org.yaml{_suggest(trail.account, known)}",
+        )
+        return
+    names = [s.name for s in spec.stack_sets if s.state != "absent"]
+    stack_set = next((s for s in spec.stack_sets if s.name == trail.stack_set), None)
+    if stack_set is None or stack_set.state == "absent":
+        report(
+            ("security", "trail", "stack_set"),
+            f"no stack set {trail.stack_set!r} in org.yaml{_suggest(trail.stack_set, names)}",
+        )
+        return
+    targets = {a.email.lower() for a in resolve_targets(spec, stack_set)}
+    home = spec.organization.home_region
+    if trail.account.lower() not in targets or home not in stack_set.regions:
+        report(
+            ("security", "trail", "stack_set"),
+            f"stack set {trail.stack_set!r} must target {trail.account} in {home}, where the "
+            "trail reads its bucket and key",
+        )
+    template = templates.get(trail.stack_set)
+    if template is not None:
+        missing = [o for o in TRAIL_OUTPUTS if o not in template.outputs]
+        if missing:
+            report(
+                ("security", "trail", "stack_set"),
+                f"the template of stack set {trail.stack_set!r} has no output "
+                f"{', '.join(missing)}: the trail writes to BucketName, encrypted with KmsKeyArn",
+            )

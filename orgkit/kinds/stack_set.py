@@ -452,7 +452,13 @@ def definition(ctx: PlanContext, index: int) -> StackSetDefinition:
         description=stack_set.description,
         template_file=template.file,
         template_body=template.body,
-        parameters=stack_set_parameters(stack_set, template.parameters, targets, org_ids(ctx.live)),
+        parameters=stack_set_parameters(
+            stack_set,
+            template.parameters,
+            targets,
+            org_ids(ctx.live),
+            alert_email=spec.alerts.email if spec.alerts else None,
+        ),
         capabilities=sorted(stack_set.capabilities),
         administration_role_arn=(
             f"arn:aws:iam::{ctx.live.management_account_id}:role/{roles.administration_role}"

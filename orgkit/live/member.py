@@ -35,23 +35,31 @@ class MemberSessions:
         self.sleep = sleep
         self._sessions: dict[tuple[str, str], boto3.Session] = {}
         self._no_source_identity: set[str] = set()  # role ARNs that refuse SetSourceIdentity
-        self._clients: dict[tuple[str, str, str], Any] = {}
+        self._clients: dict[tuple[str, str, str], Any] = {}  # (account, role, service@region)
         self._lock = threading.Lock()
 
     def client(
-        self, account_id: str, role_name: str, service: str, *, new_account: bool = False
+        self,
+        account_id: str,
+        role_name: str,
+        service: str,
+        *,
+        new_account: bool = False,
+        region: str | None = None,
     ) -> Any:
-        """A client acting inside ``account_id`` as ``role_name``.
+        """A client acting inside ``account_id`` as ``role_name`` (in ``region``, or the
+        context's).
 
         ``new_account`` waits for the access role of an account created moments ago, which
         AWS may not let anyone assume for a little while.
         """
-        key = (account_id, role_name, service)
+        region = region or self.aws.region
+        key = (account_id, role_name, f"{service}@{region}")
         with self._lock:
             if key in self._clients:
                 return self._clients[key]
         session = self._session(account_id, role_name, new_account)
-        made = make_client(cast(Any, session), service, self.aws.region)
+        made = make_client(cast(Any, session), service, region)
         with self._lock:
             return self._clients.setdefault(key, made)
 

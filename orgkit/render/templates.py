@@ -21,6 +21,7 @@ class RenderedTemplate:
     file: str
     body: str
     parameters: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> declaration
+    outputs: tuple[str, ...] = ()  # the names of its Outputs
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -66,7 +67,8 @@ def render_template(
             ConfigIssue(display, None, "Resources", "a CloudFormation template needs Resources")
         ]
     parameters = parsed.get("Parameters") or {}
-    return RenderedTemplate(name, template, body, dict(parameters)), []
+    outputs = parsed.get("Outputs") or {}
+    return RenderedTemplate(name, template, body, dict(parameters), tuple(outputs)), []
 
 
 def lint(template: RenderedTemplate, regions: list[str]) -> list[tuple[str, ConfigIssue]]:

@@ -65,11 +65,19 @@ def install() -> None:
         ("stand-ins", register_stand_ins),
         ("stack-set-capabilities", patch_stack_set_capabilities),
         ("stack-instance-parameters", patch_stack_instance_parameters),
+        ("stack-instance-stack-id", patch_stack_instance_stack_id),
+        ("security-services", _fill_security_services),
     ]
     for name, step in steps:
         if name not in _applied:
             step()
             _applied.add(name)
+
+
+def _fill_security_services() -> None:
+    from orgkit.sandbox.security_gaps import fill_security_services
+
+    fill_security_services()
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -757,3 +765,23 @@ def patch_stack_instance_parameters() -> None:
         return result
 
     StackSet.create_stack_instances = create_stack_instances  # type: ignore[method-assign]
+
+
+def patch_stack_instance_stack_id() -> None:
+    """moto gap: DescribeStackInstance's StackId is made up afresh on every call, so it names no
+    stack; CloudFormation gives the id of the instance's stack in the target account, which is
+    how orgkit finds a stack instance's outputs (the organization trail's bucket and key). The
+    sandbox answers with the real stack's id. No production path changes."""
+    from moto.cloudformation.models import StackInstance
+
+    gap = "stack instance StackId names no stack"
+    to_dict = _require(StackInstance, "to_dict", gap)
+
+    def with_stack_id(self: Any) -> dict[str, Any]:
+        data: dict[str, Any] = to_dict(self)
+        stack = getattr(self, "stack", None)
+        if stack is not None and getattr(stack, "stack_id", None):
+            data["StackId"] = stack.stack_id
+        return data
+
+    StackInstance.to_dict = with_stack_id  # type: ignore[method-assign]

@@ -48,7 +48,11 @@ class Sandbox:
         )
 
     def member_client(
-        self, account_id: str, service: str, role: str = "OrganizationAccountAccessRole"
+        self,
+        account_id: str,
+        service: str,
+        role: str = "OrganizationAccountAccessRole",
+        region: str = "us-east-1",
     ) -> Any:
         """A raw boto3 client acting inside a member account (through its access role)."""
         credentials = self.client("sts").assume_role(
@@ -57,7 +61,7 @@ class Sandbox:
         return _boto3.client(
             service,
             endpoint_url=self.endpoint,
-            region_name="us-east-1",
+            region_name=region,
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],
@@ -76,6 +80,50 @@ class Sandbox:
             for s in self.member_client(account_id, "cloudformation").describe_stacks()["Stacks"]
         ]
         return {"stacks": stacks, "tables": tables, "buckets": buckets, "roles": roles}
+
+    def organization_inventory(self, regions: list[str]) -> dict[str, Any]:
+        """What stands organization-wide, read with raw boto3 from the management account:
+        trails, trusted services, delegated administrators, GuardDuty and Security Hub
+        administrators per region, and policies per type (name -> targets)."""
+        org = self.client("organizations")
+        trails = []
+        for trail in self.client("cloudtrail").describe_trails()["trailList"]:
+            status = self.client("cloudtrail").get_trail_status(Name=trail["TrailARN"])
+            trails.append({**trail, "IsLogging": status.get("IsLogging", False)})
+        delegated = {}
+        for admin in org.list_delegated_administrators()["DelegatedAdministrators"]:
+            services = org.list_delegated_services_for_account(AccountId=admin["Id"])
+            for service in services["DelegatedServices"]:
+                delegated[service["ServicePrincipal"]] = admin["Name"]
+        admins = {}
+        for region in regions:
+            found = self.client("guardduty", region_name=region).list_organization_admin_accounts()
+            admins[f"guardduty {region}"] = sorted(
+                {a["AdminAccountId"] for a in found["AdminAccounts"]}
+            )
+            found = self.client(
+                "securityhub", region_name=region
+            ).list_organization_admin_accounts()
+            admins[f"securityhub {region}"] = sorted(
+                {a["AccountId"] for a in found["AdminAccounts"]}
+            )
+        enabled = org.list_roots()["Roots"][0].get("PolicyTypes", [])
+        policies: dict[str, dict[str, list[str]]] = {}
+        for kind in sorted(t["Type"] for t in enabled if t["Status"] == "ENABLED"):
+            policies[kind] = {}
+            for policy in org.list_policies(Filter=kind)["Policies"]:
+                if policy.get("AwsManaged"):
+                    continue
+                targets = org.list_targets_for_policy(PolicyId=policy["Id"])["Targets"]
+                policies[kind][policy["Name"]] = sorted(t["Name"] for t in targets)
+        services = org.list_aws_service_access_for_organization()["EnabledServicePrincipals"]
+        return {
+            "trails": trails,
+            "trusted": sorted(s["ServicePrincipal"] for s in services),
+            "delegated": delegated,
+            "admins": admins,
+            "policies": policies,
+        }
 
     def reset(self, seed: int | None = None) -> None:
         """Forget every resource (moto's reset API); a seed makes generated ids repeatable."""

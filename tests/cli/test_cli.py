@@ -74,7 +74,7 @@ def test_apply_asks_and_a_no_writes_nothing(
 ) -> None:
     result = run(seed_dir / "org.yaml", "apply", input="n\n")
     assert result.exit_code == 1
-    assert "Apply 68 changes?" in result.stderr
+    assert "Apply 87 changes?" in result.stderr
     assert "not applied: the plan was not confirmed" in result.stderr
     assert not [c for c in aws_calls if is_write(c.split(".", 1)[1])]
 
@@ -157,7 +157,12 @@ def test_render_writes_lint_clean_templates(seed_dir: Path, tmp_path: Path) -> N
     result = run(seed_dir / "org.yaml", "render", "--out", str(out_dir))
     assert result.exit_code == 0, result.output
     written = sorted(p.name for p in out_dir.iterdir())
-    assert written == ["log-archive.yaml", "security-baseline.yaml", "themisguard-platform.yaml"]
+    assert written == [
+        "log-archive.yaml",
+        "security-baseline.yaml",
+        "security-tooling.yaml",
+        "themisguard-platform.yaml",
+    ]
     for path in out_dir.iterdir():
         matches = cfn_lint(path.read_text(), config=ManualArgs(regions=["us-east-1"]))
         assert [m for m in matches if m.rule.severity in ("error", "warning")] == [], path

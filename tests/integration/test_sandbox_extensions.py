@@ -42,6 +42,11 @@ CONTEXT: dict[str, Any] = {
         "access_role": "OrganizationAccountAccessRole",
         "tags": {"Owner": "platform@delatsi-llc.com"},
     },
+    "security": {
+        "trail_name": "organization-trail",
+        "log_archive_account": "log-archive@delatsi-llc.com",
+        "break_glass_role": "LogArchiveBreakGlass",
+    },
 }
 PLATFORM_TABLES = ("customers", "subscriptions", "webhook-events", "usage-records")
 
@@ -70,7 +75,14 @@ def deploy(box: Sandbox, name: str, members: dict[str, str]) -> None:
         StackSetName=name,
         TemplateBody=render(name),
         PermissionModel="SELF_MANAGED",
-        Parameters=[{"ParameterKey": "Environment", "ParameterValue": "dev"}],
+        Parameters=[
+            {"ParameterKey": "Environment", "ParameterValue": "dev"},
+            *(
+                [{"ParameterKey": "AlertEmail", "ParameterValue": "oncall@delatsi-llc.com"}]
+                if "AlertEmail:" in render(name)
+                else []
+            ),
+        ],
         Capabilities=["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
     )
     for env, account in members.items():

@@ -9,6 +9,7 @@ the update tests check what orgkit sends and that the plan converges, not a rede
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,6 +36,11 @@ def stack_outputs(box: Sandbox, account_id: str, stack_set: str) -> dict[str, st
     stack = cfn.describe_stacks(StackName=f"StackSet:{stack_set}")["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def platform(data: dict[str, Any]) -> dict[str, Any]:
+    """The seed's themisguard-platform stack set in an org.yaml mapping."""
+    return next(s for s in data["stack_sets"] if s["name"] == "themisguard-platform")
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
@@ -87,7 +93,7 @@ def test_baseline_in_every_account_and_log_archive_bucket(sandbox: Sandbox, appl
 def test_stack_set_parameter_edit_is_a_stack_set_update_and_nothing_else(
     sandbox: Sandbox, applied: Path
 ) -> None:
-    edit_yaml(applied, lambda d: d["stack_sets"][2]["parameters"].update(WafRateLimit=2000))
+    edit_yaml(applied, lambda d: platform(d)["parameters"].update(WafRateLimit=2000))
     planned = replan(applied)
     assert [(c.kind, c.action, c.address) for c in planned.plan.changes] == [
         ("stack_set", Action.UPDATE, 'stack_set["themisguard-platform"]')
@@ -160,8 +166,10 @@ def test_environment_parameter_edit_updates_only_that_environment(
 ) -> None:
     edit_yaml(
         applied,
-        lambda d: d["stack_sets"][2]["environment_parameters"].update(
-            staging={"AlarmEmail": "staging-alerts@delatsi-llc.com"}
+        lambda d: (
+            platform(d)
+            .setdefault("environment_parameters", {})
+            .update(staging={"AlertEmail": "staging-alerts@delatsi-llc.com"})
         ),
     )
     planned = replan(applied)
@@ -230,7 +238,8 @@ def test_failing_instance_stops_apply_with_the_stack_set_named(
     assert "apply stopped after" in caught.value.message
     remaining = replan(config)
     assert [c.address for c in remaining.plan.changes] == [
-        'stack_instance["log-archive" -> "log-archive@delatsi-llc.com" -> "us-east-1"]'
+        'stack_instance["log-archive" -> "log-archive@delatsi-llc.com" -> "us-east-1"]',
+        'trail["organization-trail"]',  # its bucket and key are that instance's outputs
     ]
 
 

@@ -378,4 +378,5 @@ def test_guardrails_exempt_exact_roles_only() -> None:
     assert exempt == {
         "arn:aws:iam::*:role/OrganizationAccountAccessRole",
         "arn:aws:iam::*:role/AWSCloudFormationStackSetExecutionRole",
+        "arn:aws:iam::*:role/LogArchiveBreakGlass",  # protect-log-archive's break glass
     }

@@ -29,6 +29,10 @@ SEED_KINDS = {
     "budget",
     "stack_set",
     "stack_instance",
+    "trusted_access",
+    "delegated_admin",
+    "security_service",
+    "trail",
 }
 EXPECTED = set(SEED_KINDS)  # every registered kind: a new kind is added here
 
@@ -60,7 +64,14 @@ def test_headings_are_shown_in_order_and_unique() -> None:
 
 
 def empty_live() -> LiveOrg:
-    return LiveOrg("o-abc", "123456789012", "ALL", "r-root", (), (), (), ())
+    # Read and found empty: no trusted service, administrator, security service set-up or trail.
+    nothing = {
+        "trusted_access": (),
+        "delegated_admin": (),
+        "security_service": (),
+        "trail": {"trail": None, "outputs": {}},
+    }
+    return LiveOrg("o-abc", "123456789012", "ALL", "r-root", (), (), (), (), resources=nothing)
 
 
 def test_each_kind_plans_describes_and_round_trips_its_changes() -> None:

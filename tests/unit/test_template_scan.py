@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_rendered_templates_pass_checkov(tmp_path: Path) -> None:
     written = workflow.render(REPO / "org.yaml", tmp_path, lint=False)
-    assert len(written) == 3
+    assert len(written) == 4
     result = subprocess.run(
         [
             sys.executable,
