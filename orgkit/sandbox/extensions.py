@@ -7,6 +7,9 @@ reach every request it serves. Each one fills a documented gap and nothing more:
   ``DescribeSubscribersForNotification``; without them a budget could be created but never
   updated or compared. The added calls follow AWS's documented behaviour for the fields orgkit
   uses (limit, time unit, cost filters; subscribers of one notification).
+* Organizations: moto lets ``BACKUP_POLICY`` be enabled on the root but cannot create a policy
+  of that type (``NotImplementedError``, HTTP 500 over the server); the sandbox creates it like
+  the other management policy types, with a backup policy's ARN.
 * CloudFormation, so that orgkit's templates (``templates/*.yaml.j2``), which are correct for real
   AWS, deploy unchanged:
 
@@ -60,6 +63,7 @@ def install() -> None:
     """Apply every sandbox patch to moto (idempotent; a patch already applied is skipped)."""
     steps: list[tuple[str, Callable[[], None]]] = [
         ("budgets", _add_budgets_calls),
+        ("backup-policies", patch_backup_policies),
         ("kms-key-properties", patch_kms_key_properties),
         ("output-conditions", patch_output_conditions),
         ("stand-ins", register_stand_ins),
@@ -177,6 +181,45 @@ def _same_notification(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return all(a.get(k) == b.get(k) for k in keys) and float(a["Threshold"]) == float(
         b["Threshold"]
     )
+
+
+# ---------------------------------------------------------------------- backup policies
+
+_BACKUP_POLICY_GAP = "CreatePolicy of type BACKUP_POLICY"
+BACKUP_POLICY_ARN_FORMAT = "arn:{0}:organizations::{1}:policy/{2}/backup_policy/{3}"
+
+
+def patch_backup_policies() -> None:
+    """Let moto create policies of type ``BACKUP_POLICY``.
+
+    moto gap: ``FakePolicy`` lists ``BACKUP_POLICY`` among its supported types (so the type can
+    be enabled on the root and listed), but its constructor raises ``NotImplementedError`` for
+    it: there is no ARN format for backup policies. The patched constructor builds the policy as
+    it builds a tag policy (content is stored as given, like every type) and gives it a backup
+    policy's ARN (``.../policy/o-.../backup_policy/p-...``), as AWS does. No production path
+    changes: orgkit sends the same CreatePolicy to AWS.
+    """
+    from moto.organizations import models, utils
+
+    gap = _BACKUP_POLICY_GAP
+    fake_policy = _require(models, "FakePolicy", gap)
+    supported = _require(fake_policy, "SUPPORTED_POLICY_TYPES", gap)
+    if "BACKUP_POLICY" not in supported or "TAG_POLICY" not in supported:
+        raise MotoGapError(gap, "FakePolicy.SUPPORTED_POLICY_TYPES changed")
+    if any("BACKUP" in name for name in dir(utils) if name.endswith("_ARN_FORMAT")):
+        raise MotoGapError(gap, "moto now has a backup policy ARN format: it may fill the gap")
+    original = fake_policy.__init__
+    _require_params(original, ("organization",), gap)
+
+    def __init__(self: Any, organization: Any, **kwargs: Any) -> None:
+        if kwargs.get("Type") != "BACKUP_POLICY":
+            original(self, organization, **kwargs)
+            return
+        original(self, organization, **{**kwargs, "Type": "TAG_POLICY"})
+        self.type = "BACKUP_POLICY"
+        self._arn_format = BACKUP_POLICY_ARN_FORMAT
+
+    fake_policy.__init__ = __init__
 
 
 # ---------------------------------------------------------------------- KMS key properties

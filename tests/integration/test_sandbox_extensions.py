@@ -185,3 +185,39 @@ def test_deleting_an_instance_removes_the_stand_in_resources(
 
     assert cloudwatch.describe_alarms()["MetricAlarms"] == []
     assert guardduty.list_detectors()["DetectorIds"] == []
+
+
+def test_every_policy_type_can_be_created_listed_and_attached(sandbox: Sandbox) -> None:
+    """moto cannot create BACKUP_POLICY policies (NotImplementedError); the sandbox can, with a
+    backup policy's ARN, like the other types."""
+    org = sandbox.client("organizations")
+    root = org.list_roots()["Roots"][0]["Id"]
+    created = {}
+    for policy_type in (
+        "SERVICE_CONTROL_POLICY",
+        "RESOURCE_CONTROL_POLICY",
+        "TAG_POLICY",
+        "BACKUP_POLICY",
+        "AISERVICES_OPT_OUT_POLICY",
+    ):
+        org.enable_policy_type(RootId=root, PolicyType=policy_type)
+        summary = org.create_policy(
+            Name=f"p-{policy_type.lower()}",
+            Description="",
+            Type=policy_type,
+            Content='{"plans": {}}',
+        )["Policy"]["PolicySummary"]
+        org.attach_policy(PolicyId=summary["Id"], TargetId=root)
+        created[policy_type] = summary
+
+    backup = created["BACKUP_POLICY"]
+    assert backup["Type"] == "BACKUP_POLICY"
+    assert "/backup_policy/" in backup["Arn"]
+    listed = org.list_policies(Filter="BACKUP_POLICY")["Policies"]
+    assert [p["Id"] for p in listed] == [backup["Id"]]
+    described = org.describe_policy(PolicyId=backup["Id"])["Policy"]
+    assert described["Content"] == '{"plans": {}}'
+    targets = org.list_targets_for_policy(PolicyId=backup["Id"])["Targets"]
+    assert [t["TargetId"] for t in targets] == [root]
+    # The other types keep moto's own ARNs.
+    assert "/tag_policy/" in created["TAG_POLICY"]["Arn"]
