@@ -1,6 +1,5 @@
 """Policies of every Organizations type: each type's grammar and size quota, checked before any
-AWS call with file, line and field; the organization id placeholder; (the EnablePolicyType wait: see
-kinds).
+AWS call with file, line and field; the organization id placeholder; the EnablePolicyType wait.
 
 The failing cases that need files live in ``bad/`` (``rcp-*``, ``tag-policy-*``,
 ``backup-policy-*``, ``ai-opt-out-policy-*``, ``policy-name-unique-across-types``,
@@ -11,15 +10,22 @@ from __future__ import annotations
 
 import json
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
+from orgkit.changes import Action, Change
 from orgkit.config.loader import load_config
 from orgkit.config.policies import LONGEST_ORGANIZATION_ID, fill_ids
-from orgkit.errors import ConfigError
-from orgkit.names import POLICY_TYPES
+from orgkit.errors import AwsError, ConfigError
+from orgkit.kinds.base import Ids
+from orgkit.kinds.policy import types_to_read
+from orgkit.kinds.policy_type import ENABLE_POLL, PolicyTypeOn, enable
+from orgkit.live.model import LiveOrg
+from orgkit.names import POLICY_TYPES, ROOT_PATH
 from orgkit.quotas import Quotas
 
 REPO = Path(__file__).resolve().parents[2]
@@ -273,5 +279,324 @@ def test_grammar_table(
     assert any(message in issue and issue.startswith("p.json") for issue in issues), issues
 
 
-def test_documents_cover_every_type() -> None:
+def test_the_reader_lists_scps_enabled_and_declared_types_once_each_in_order() -> None:
+    assert types_to_read([], []) == ["SERVICE_CONTROL_POLICY"]
+    assert types_to_read(["TAG_POLICY"], ["BACKUP_POLICY", "TAG_POLICY"]) == [
+        "SERVICE_CONTROL_POLICY",
+        "TAG_POLICY",
+        "BACKUP_POLICY",
+    ]
+    assert types_to_read(["CHATBOT_POLICY"], []) == ["SERVICE_CONTROL_POLICY", "CHATBOT_POLICY"]
     assert [t.name for t in POLICY_TYPES] == list(DOCUMENTS)
+
+
+# -- EnablePolicyType waits until AWS says ENABLED ------------------------------------------
+class FakeRoots:
+    """EnablePolicyType, then ListRoots answering a scripted series of statuses."""
+
+    def __init__(self, statuses: list[str | None], already: bool = False) -> None:
+        self.statuses = statuses
+        self.already = already
+        self.enabled: list[str] = []
+
+    def enable_policy_type(self, RootId: str, PolicyType: str) -> dict[str, Any]:  # noqa: N803
+        self.enabled.append(PolicyType)
+        if self.already:
+            raise ClientError(
+                {"Error": {"Code": "PolicyTypeAlreadyEnabledException", "Message": "enabled"}},
+                "EnablePolicyType",
+            )
+        return {}
+
+    def list_roots(self) -> dict[str, Any]:
+        status = self.statuses.pop(0)
+        types = [] if status is None else [{"Type": "TAG_POLICY", "Status": status}]
+        return {"Roots": [{"Id": "r-root", "PolicyTypes": types}]}
+
+
+class FakeAws:
+    def __init__(self, client: FakeRoots) -> None:
+        self.organizations = client
+
+    def client(self, service: str, region: str | None = None) -> FakeRoots:
+        assert service == "organizations"
+        return self.organizations
+
+
+def apply_context(client: FakeRoots, sleeps: list[float], clock: Any = None) -> Any:
+    from orgkit.kinds.base import ApplyContext
+
+    live = LiveOrg("o-abc", "123456789012", "ALL", "r-root", (), (), (), ())
+    return ApplyContext(
+        aws=FakeAws(client),  # type: ignore[arg-type]
+        ids=Ids(live),
+        reporter=None,  # type: ignore[arg-type]
+        management_id="123456789012",
+        sleep=sleeps.append,
+        **({"clock": clock} if clock else {}),
+    )
+
+
+def enable_tag_policies() -> Change:
+    return Change(
+        'policy_type["TAG_POLICY"]',
+        "policy_type",
+        Action.CREATE,
+        None,
+        PolicyTypeOn(type="TAG_POLICY", root=ROOT_PATH),
+    )
+
+
+def test_enable_waits_while_the_type_is_pending() -> None:
+    client = FakeRoots(["PENDING_ENABLE", "PENDING_ENABLE", "ENABLED"])
+    sleeps: list[float] = []
+    assert enable(apply_context(client, sleeps), enable_tag_policies()) == "enabled"
+    assert client.enabled == ["TAG_POLICY"]
+    assert sleeps == [1.0, 2.0]
+
+
+def test_enable_of_a_type_already_enabled_only_waits_for_it() -> None:
+    client = FakeRoots(["ENABLED"], already=True)
+    sleeps: list[float] = []
+    assert enable(apply_context(client, sleeps), enable_tag_policies()) == "enabled"
+    assert sleeps == []
+
+
+def test_enable_gives_up_after_the_poll_timeout() -> None:
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    client = FakeRoots([None] * 1000)
+    context = apply_context(client, [], clock=lambda: now[0])
+    context.sleep = sleep
+    with pytest.raises(AwsError, match="TAG_POLICY is still not listed on the root after 300 s"):
+        enable(context, enable_tag_policies())
+    assert now[0] >= ENABLE_POLL.timeout - ENABLE_POLL.max_delay
+
+
+# -- planning every type ---------------------------------------------------------------------
+TYPED_ORG = """\
+version: 1
+organization:
+  name: T
+  management_account_id: "111111111111"
+  policies: [deny-all, perimeter, tagging, ai-opt-out]
+policies:
+  - {name: deny-all, file: scps/deny-all.json}
+  - {name: perimeter, type: resource_control, file: policies/perimeter.json}
+  - {name: tagging, type: tag, file: policies/tagging.json}
+  - {name: backups, type: backup, file: policies/backups.json}
+  - {name: ai-opt-out, type: aiservices_opt_out, file: policies/ai.json}
+  - {name: old-tags, type: tag, file: policies/tagging.json, state: absent}
+ous:
+  - name: Prod
+    policies: [backups]
+accounts:
+  - {name: App, email: app@example.com, ou: /Prod, environment: prod, policies: [tagging]}
+"""
+TYPED_FILES = {
+    "scps/deny-all.json": SCP,
+    "policies/perimeter.json": RCP,
+    "policies/tagging.json": TAG,
+    "policies/backups.json": BACKUP,
+    "policies/ai.json": AI,
+}
+ROOT_ID, PROD_OU, APP_ID = "r-root", "ou-root-prod", "222222222222"
+
+
+def typed_config(tmp_path: Path) -> Any:
+    for relative, document in TYPED_FILES.items():
+        put(tmp_path, relative, document)
+    (tmp_path / "org.yaml").write_text(TYPED_ORG)
+    return load_config(tmp_path / "org.yaml")
+
+
+def typed_live(
+    policies: tuple[Any, ...] = (), types: tuple[str, ...] = ("SERVICE_CONTROL_POLICY",)
+):
+    from orgkit.live.model import LiveAccount, LiveOU, LivePolicy
+
+    managed = (
+        LivePolicy("p-FullAWSAccess", "FullAWSAccess", "", True, type="SERVICE_CONTROL_POLICY"),
+        LivePolicy(
+            "p-RCPFullAWSAccess", "RCPFullAWSAccess", "", True, type="RESOURCE_CONTROL_POLICY"
+        ),
+    )
+    return LiveOrg(
+        organization_id="o-test123456",
+        management_account_id="111111111111",
+        feature_set="ALL",
+        root_id=ROOT_ID,
+        policy_types=types,
+        ous=(LiveOU(PROD_OU, "Prod", "/Prod", ROOT_ID),),
+        accounts=(
+            LiveAccount("111111111111", "Mgmt", "m@example.com", "ACTIVE", ROOT_ID),
+            LiveAccount(APP_ID, "App", "app@example.com", "ACTIVE", PROD_OU),
+        ),
+        policies=(*managed, *policies),
+    )
+
+
+def live_policy(policy_id: str, name: str, aws_type: str, document: Any, *targets: str) -> Any:
+    from orgkit.live.model import LivePolicy
+
+    return LivePolicy(policy_id, name, "", False, json.dumps(document), targets, aws_type)
+
+
+RCP_LIVE = json.loads(json.dumps(RCP).replace("${OrganizationId}", "o-test123456"))
+SYNCED = (
+    live_policy("p-scp", "deny-all", "SERVICE_CONTROL_POLICY", SCP, ROOT_ID),
+    live_policy("p-rcp", "perimeter", "RESOURCE_CONTROL_POLICY", RCP_LIVE, ROOT_ID),
+    live_policy("p-tag", "tagging", "TAG_POLICY", TAG, ROOT_ID, APP_ID),
+    live_policy("p-bak", "backups", "BACKUP_POLICY", BACKUP, PROD_OU),
+    live_policy("p-ai", "ai-opt-out", "AISERVICES_OPT_OUT_POLICY", AI, ROOT_ID),
+)
+ALL_TYPES = tuple(t.aws for t in POLICY_TYPES)
+
+
+def test_an_empty_organization_gets_each_type_enabled_then_its_policies(tmp_path: Path) -> None:
+    from orgkit.plan import plan
+
+    result = plan(typed_config(tmp_path), typed_live())
+    lines = [f"{c.action.symbol} {c.address}" for c in result.changes]
+    assert lines == [
+        # SCPs are enabled already; the others before any policy (absent old-tags needs none).
+        '+ policy_type["RESOURCE_CONTROL_POLICY"]',
+        '+ policy_type["TAG_POLICY"]',
+        '+ policy_type["BACKUP_POLICY"]',
+        '+ policy_type["AISERVICES_OPT_OUT_POLICY"]',
+        '+ policy["deny-all"]',
+        '+ policy["perimeter"]',
+        '+ policy["tagging"]',
+        '+ policy["backups"]',
+        '+ policy["ai-opt-out"]',
+        '+ policy_attachment["deny-all" -> "/"]',
+        '+ policy_attachment["perimeter" -> "/"]',
+        '+ policy_attachment["tagging" -> "/"]',
+        '+ policy_attachment["backups" -> "/Prod"]',
+        '+ policy_attachment["ai-opt-out" -> "/"]',
+        '+ policy_attachment["tagging" -> "app@example.com"]',
+    ]
+    by_address = {c.address: c.to_dict()["after"] for c in result.changes}
+    assert by_address['policy["perimeter"]']["type"] == "RESOURCE_CONTROL_POLICY"
+    assert by_address['policy["backups"]']["type"] == "BACKUP_POLICY"
+    assert by_address['policy_attachment["backups" -> "/Prod"]']["type"] == "BACKUP_POLICY"
+    # The placeholder is the live organization's id in what is created.
+    statement = by_address['policy["perimeter"]']["content"]["Statement"][0]
+    assert statement["Condition"]["StringNotEqualsIfExists"]["aws:PrincipalOrgID"] == (
+        "o-test123456"
+    )
+
+
+def test_a_synced_organization_plans_nothing_and_reports_only_unmanaged_customer_policies(
+    tmp_path: Path,
+) -> None:
+    from orgkit.plan import plan
+
+    stray = live_policy("p-stray", "stray-backups", "BACKUP_POLICY", BACKUP)
+    result = plan(typed_config(tmp_path), typed_live((*SYNCED, stray), ALL_TYPES))
+    assert result.changes == ()
+    assert [(u.address, u.detail) for u in result.unmanaged] == [
+        ('policy["stray-backups"]', "backup policy p-stray not in org.yaml")
+    ]
+
+
+def test_hand_edits_of_each_type_are_planned_back(tmp_path: Path) -> None:
+    from orgkit.plan import plan
+
+    edited_tag = json.loads(json.dumps(TAG))
+    edited_tag["tags"]["environment"]["tag_value"]["@@assign"] = ["anything"]
+    loosened = json.loads(json.dumps(RCP_LIVE))
+    loosened["Statement"][0]["Action"] = ["sqs:*"]
+    live = typed_live(
+        (
+            SYNCED[0],
+            replace(SYNCED[1], content=json.dumps(loosened)),
+            replace(SYNCED[2], content=json.dumps(edited_tag)),
+            replace(SYNCED[3], targets=()),  # detached from /Prod
+            replace(SYNCED[4], targets=(PROD_OU,)),  # moved from the root to /Prod
+            live_policy("p-old", "old-tags", "TAG_POLICY", TAG, APP_ID),
+        ),
+        ALL_TYPES,
+    )
+    from orgkit.plan import PlanOptions
+
+    result = plan(typed_config(tmp_path), live, PlanOptions(allow_destroy=True))
+    lines = [f"{c.action.symbol} {c.address}" for c in result.changes]
+    assert lines == [
+        '~ policy["perimeter"]',
+        '~ policy["tagging"]',
+        '+ policy_attachment["backups" -> "/Prod"]',
+        '+ policy_attachment["ai-opt-out" -> "/"]',
+        '- policy_attachment["old-tags" -> "app@example.com"]',
+        '- policy_attachment["ai-opt-out" -> "/Prod"]',
+        '- policy["old-tags"]',
+    ]
+    tagging = next(c for c in result.changes if c.address == 'policy["tagging"]').to_dict()
+    assert tagging["before"]["type"] == tagging["after"]["type"] == "TAG_POLICY"
+    assert tagging["after"]["content"] == TAG
+    old = next(c for c in result.changes if c.address == 'policy["old-tags"]').to_dict()
+    assert old["before"] == {"name": "old-tags", "type": "TAG_POLICY", "id": "p-old"}
+
+
+def test_a_live_policy_of_the_same_name_and_another_type_is_not_taken_for_it(
+    tmp_path: Path,
+) -> None:
+    from orgkit.plan import plan
+
+    scp_named_tagging = live_policy("p-x", "tagging", "SERVICE_CONTROL_POLICY", SCP, ROOT_ID)
+    policies = tuple(p for p in SYNCED if p.name != "tagging") + (scp_named_tagging,)
+    result = plan(typed_config(tmp_path), typed_live(policies, ALL_TYPES))
+    lines = [f"{c.action.symbol} {c.address}" for c in result.changes]
+    assert lines == [
+        '+ policy["tagging"]',
+        '+ policy_attachment["tagging" -> "/"]',
+        '+ policy_attachment["tagging" -> "app@example.com"]',
+    ]
+    assert [u.detail for u in result.unmanaged] == ["SCP p-x not in org.yaml"]
+    [warning] = result.warnings
+    assert "declared as a tag policy, but the live policy of that name (p-x) is an SCP" in warning
+
+
+def test_the_text_views_name_each_policy_type(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from orgkit.plan import plan
+    from orgkit.plan.drift import drift
+    from orgkit.views.plan_view import print_drift, print_plan
+
+    live = typed_live(SYNCED[:1], ALL_TYPES)
+    result = plan(typed_config(tmp_path), live)
+    console = Console(record=True, width=200)
+    print_plan(console, result)
+    text = console.export_text()
+    assert "Organization policies\n" in text
+    assert '+ policy["deny-all"]' not in text  # in sync
+    assert '  + policy["perimeter"]  (RCP)\n      from policies/perimeter.json:' in text
+    assert '  + policy["tagging"]  (tag policy)\n' in text
+    assert '  + policy["backups"]  (backup policy)\n' in text
+    assert '  + policy["ai-opt-out"]  (AI opt-out policy)\n' in text
+    assert '  + policy_attachment["backups" -> "/Prod"]  (backup policy)\n' in text
+
+    console = Console(record=True, width=200)
+    print_drift(console, drift(result, live))
+    text = console.export_text()
+    assert '  policy["tagging"]  (tag policy)\n' in text
+    assert '  policy_attachment["tagging" -> "app@example.com"]  (tag policy)\n' in text
+
+
+def test_apply_resolves_policies_by_type_and_name() -> None:
+    """Ids keys policies by (type, name), so a same-named policy of another type never gets
+    attached in its place."""
+    live = typed_live(
+        (
+            live_policy("p-scp", "tagging", "SERVICE_CONTROL_POLICY", SCP),
+            live_policy("p-tag", "tagging", "TAG_POLICY", TAG),
+        )
+    )
+    ids = Ids(live)
+    assert ids.policies[("TAG_POLICY", "tagging")] == "p-tag"
+    assert ids.policies[("SERVICE_CONTROL_POLICY", "tagging")] == "p-scp"
+    assert ("RESOURCE_CONTROL_POLICY", "RCPFullAWSAccess") not in ids.policies
