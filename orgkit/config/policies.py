@@ -25,7 +25,7 @@ from typing import Any
 
 import jinja2
 
-from orgkit.config.models import OrgSpec, PolicySpec, StackSetRolesSpec
+from orgkit.config.models import Environment, OrgSpec, PolicySpec, StackSetRolesSpec
 from orgkit.errors import ConfigIssue
 from orgkit.names import POLICY_TYPE_BY_NAME
 from orgkit.render.jinja import render_file
@@ -188,6 +188,7 @@ def template_context(spec: OrgSpec) -> dict[str, Any]:
         "organization_id": ORGANIZATION_ID,
         "stackset_roles": roles.model_dump(mode="json"),
         "projects": [p.name for p in spec.projects],
+        "environments": [e.value for e in Environment],
         # The projects' deployment roles, for guardrails that protect them, their boundaries
         # and the OIDC provider they trust: [{"project", "role", "role_arn", "boundary_arn",
         # "github"}], ARNs with any account.

@@ -16,8 +16,9 @@ reach every request it serves. Each one fills a documented gap and nothing more:
   - ``AWS::KMS::Key`` ``Tags`` (``Key``/``Value``) and ``KeyPolicy`` (an object) in
     CloudFormation's shapes;
   - ``Outputs`` with both a ``Condition`` and an ``Export``;
-  - stand-ins for ``AWS::WAFv2::WebACL``, ``AWS::GuardDuty::Detector`` and
-    ``AWS::CloudWatch::Alarm``, types moto's CloudFormation skips.
+  - stand-ins for ``AWS::WAFv2::WebACL``, ``AWS::GuardDuty::Detector``,
+    ``AWS::CloudWatch::Alarm`` and ``AWS::Backup::BackupVault``, types moto's CloudFormation
+    skips.
 
   moto builds the stacks of StackSet instances (``StackSet:<name>`` in each target account) with
   the same parsing code as ``CreateStack``, so these apply to stack sets as well.
@@ -335,7 +336,9 @@ def patch_output_conditions() -> None:
 
 # ---------------------------------------------------------------------------------- stand-ins
 
-_STAND_IN_GAP = "resource types moto's CloudFormation skips (WAFv2 web ACL, GuardDuty, alarms)"
+_STAND_IN_GAP = (
+    "resource types moto's CloudFormation skips (WAFv2 web ACL, GuardDuty, alarms, backup vault)"
+)
 
 
 class _StandIn:
@@ -545,6 +548,53 @@ class _AlarmStandIn(_StandIn):
         cloudwatch_backends[account_id][region_name].delete_alarms(alarm_names=[self.alarm.name])
 
 
+class _BackupVaultStandIn(_StandIn):
+    """``AWS::Backup::BackupVault``, created through moto's own AWS Backup backend."""
+
+    CFN_TYPE = "AWS::Backup::BackupVault"
+    NAME_PROPERTY = "BackupVaultName"
+    ATTRIBUTES = frozenset({"BackupVaultArn", "BackupVaultName"})
+    vault: Any
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> _BackupVaultStandIn:
+        from moto.backup.models import backup_backends
+
+        props = cloudformation_json["Properties"]
+        self = cls()
+        self.vault = backup_backends[account_id][region_name].create_backup_vault(
+            backup_vault_name=props.get("BackupVaultName") or resource_name,
+            backup_vault_tags=dict(props.get("BackupVaultTags") or {}),
+            encryption_key_arn=props.get("EncryptionKeyArn", ""),
+            creator_request_id="",
+        )
+        return self
+
+    @property
+    def physical_resource_id(self) -> str:
+        return str(self.vault.backup_vault_name)  # what Ref returns on AWS
+
+    def _attributes(self) -> dict[str, str]:
+        return {
+            "BackupVaultArn": self.vault.backup_vault_arn,
+            "BackupVaultName": self.vault.backup_vault_name,
+        }
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.backup.models import backup_backends
+
+        backup_backends[account_id][region_name].delete_backup_vault(
+            backup_vault_name=self.vault.backup_vault_name
+        )
+
+
 def _metric_data_queries(metrics: list[dict[str, Any]] | None) -> list[Any] | None:
     """An alarm's ``Metrics`` (CloudFormation shape) as moto's ``MetricDataQuery`` objects."""
     if not metrics:
@@ -586,17 +636,24 @@ def _metric_data_queries(metrics: list[dict[str, Any]] | None) -> list[Any] | No
     return queries
 
 
-_STAND_IN_MIXINS: tuple[type[_StandIn], ...] = (_WebAclStandIn, _DetectorStandIn, _AlarmStandIn)
+_STAND_IN_MIXINS: tuple[type[_StandIn], ...] = (
+    _WebAclStandIn,
+    _DetectorStandIn,
+    _AlarmStandIn,
+    _BackupVaultStandIn,
+)
 
 
 def _check_stand_in_internals() -> None:
     """Fail loudly if the moto calls the stand-ins make have changed."""
+    from moto.backup import models as backup
     from moto.cloudwatch import models as cloudwatch
     from moto.guardduty import models as guardduty
     from moto.wafv2 import models as wafv2
 
     gap = _STAND_IN_GAP
     for module, names in (
+        (backup, ("backup_backends", "BackupBackend")),
         (wafv2, ("wafv2_backends", "GLOBAL_REGION", "WAFV2Backend")),
         (guardduty, ("guardduty_backends", "GuardDutyBackend")),
         (
@@ -666,6 +723,12 @@ def _check_stand_in_internals() -> None:
         gap,
     )
     _require_params(cloudwatch.CloudWatchBackend.delete_alarms, ("alarm_names",), gap)
+    _require_params(
+        backup.BackupBackend.create_backup_vault,
+        ("backup_vault_name", "backup_vault_tags", "encryption_key_arn", "creator_request_id"),
+        gap,
+    )
+    _require_params(backup.BackupBackend.delete_backup_vault, ("backup_vault_name",), gap)
     _require_params(cloudwatch.MetricStat.__init__, ("metric", "period", "stat", "unit"), gap)
     _require_params(cloudwatch.Metric.__init__, ("metric_name", "namespace", "dimensions"), gap)
     _require_params(
@@ -676,13 +739,15 @@ def _check_stand_in_internals() -> None:
 
 
 def register_stand_ins() -> None:
-    """Register CloudFormation stand-ins for WAFv2 web ACLs, GuardDuty detectors and alarms.
+    """Register CloudFormation stand-ins for WAFv2 web ACLs, GuardDuty detectors, alarms and
+    backup vaults.
 
     moto gap: moto's CloudFormation has no model for ``AWS::WAFv2::WebACL``,
-    ``AWS::GuardDuty::Detector`` or ``AWS::CloudWatch::Alarm``; it skips them with a warning, so
-    every ``!Ref``/``!GetAtt`` of them (the web ACL's logging configuration and export, the
-    detector id output, the dashboard's alarm widget) fails the stack. Each stand-in creates the
-    resource through moto's own WAFv2, GuardDuty or CloudWatch backend, so it is then visible
+    ``AWS::GuardDuty::Detector``, ``AWS::CloudWatch::Alarm`` or ``AWS::Backup::BackupVault``; it
+    skips them with a warning, so every ``!Ref``/``!GetAtt`` of them (the web ACL's logging
+    configuration and export, the detector id output, the dashboard's alarm widget) fails the
+    stack, and the vault a backup policy names never exists. Each stand-in creates the resource
+    through moto's own WAFv2, GuardDuty, CloudWatch or AWS Backup backend, so it is then visible
     through those services' APIs (and removed with the stack). It changes no production path:
     only moto's CloudFormation is extended.
     """

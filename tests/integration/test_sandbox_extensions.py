@@ -9,8 +9,9 @@ The templates are written for real AWS; moto 5.2 deploys them only because the s
 - AWS::KMS::Key Tags in CloudFormation's Key/Value shape (moto wants TagKey/TagValue) and a
   KeyPolicy given as an object (moto stores it unserialised, breaking DescribeKey);
 - Outputs with both a Condition and an Export are skipped when the condition is false;
-- stand-ins for AWS::WAFv2::WebACL, AWS::GuardDuty::Detector and AWS::CloudWatch::Alarm,
-  created through moto's WAFv2, GuardDuty and CloudWatch backends (and deleted with the stack);
+- stand-ins for AWS::WAFv2::WebACL, AWS::GuardDuty::Detector, AWS::CloudWatch::Alarm and
+  AWS::Backup::BackupVault, created through moto's WAFv2, GuardDuty, CloudWatch and AWS Backup
+  backends (and deleted with the stack);
 - (unrelated to templates) the budgets calls UpdateBudget and DescribeSubscribersForNotification.
 
 moto's stack sets, as seen here: the administration / execution roles are never checked (no
@@ -128,6 +129,21 @@ def test_platform_stack_set_reaches_every_environment(
         expected_acls = ["themisguard-prod-web-acl"] if env == "prod" else []
         assert [a["Name"] for a in acls] == expected_acls
         assert ("WebAclArn" in outputs) == (env == "prod")
+
+        # What the organization's backup policy names exists in prod, and only there.
+        vaults = sandbox.member_client(account, "backup").list_backup_vaults()["BackupVaultList"]
+        expected_vaults = ["themisguard-prod-backups"] if env == "prod" else []
+        assert [v["BackupVaultName"] for v in vaults] == expected_vaults
+        roles = {r["RoleName"] for r in sandbox.member_client(account, "iam").list_roles()["Roles"]}
+        assert ("themisguard-prod-backup" in roles) == (env == "prod")
+        assert ("BackupRoleArn" in outputs) == (env == "prod")
+        table = sandbox.member_client(account, "dynamodb").describe_table(
+            TableName=f"themisguard-{env}-customers"
+        )["Table"]
+        table_tags = sandbox.member_client(account, "dynamodb").list_tags_of_resource(
+            ResourceArn=table["TableArn"]
+        )["Tags"]
+        assert {"Key": "Backup", "Value": "daily"} in table_tags
 
         assert len(sandbox.member_client(account, "guardduty").list_detectors()["DetectorIds"]) == 1
         kms = sandbox.member_client(account, "kms")
