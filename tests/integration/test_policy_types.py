@@ -200,3 +200,49 @@ def test_a_policy_type_is_enabled_only_when_a_present_policy_uses_it(
     converged(config)
     root = sandbox.client("organizations").list_roots()["Roots"][0]
     assert [t["Type"] for t in root["PolicyTypes"]] == ["SERVICE_CONTROL_POLICY"]
+
+
+def test_every_type_attaches_to_an_ou_and_to_an_account(sandbox: Sandbox, seed_dir: Path) -> None:
+    """Beyond the seed's places (the root, /Production): each type on the /Sandbox OU and on an
+    account, and moved off them again with --allow-destroy."""
+    config = seed_dir / "org.yaml"
+    placed = ["data-perimeter", "tagging", "prod-backups", "ai-opt-out"]
+
+    def spread(data: dict[str, Any]) -> None:
+        structure_only(data)
+        next(o for o in data["ous"] if o["name"] == "Sandbox")["policies"] += placed
+        account = next(a for a in data["accounts"] if a["email"].startswith("sandbox-personal"))
+        account["policies"] = list(placed)
+
+    edit_yaml(config, spread)
+    converged(config)
+    where = ids(sandbox)
+    accounts = {
+        a["Email"]: a["Id"] for a in sandbox.client("organizations").list_accounts()["Accounts"]
+    }
+    personal = accounts["sandbox-personal@delatsi-llc.com"]
+    for name in placed:
+        targets = policies_of_type(sandbox, TYPES[name])[name]["targets"]
+        assert {where["/Sandbox"], personal} <= targets, name
+
+    def gather(data: dict[str, Any]) -> None:
+        next(o for o in data["ous"] if o["name"] == "Sandbox")["policies"] = ["sandbox-cost-guard"]
+        for account in data["accounts"]:
+            account.pop("policies", None)
+
+    edit_yaml(config, gather)
+    detaches = replan(config, PlanOptions(allow_destroy=True)).plan.changes
+    assert {(c.action, c.to_dict()["before"]["type"]) for c in detaches} == {
+        (Action.DELETE, policy_type) for policy_type in TYPES.values()
+    }
+    assert len(detaches) == 8
+    after = workflow.run_apply(
+        replan(config, PlanOptions(allow_destroy=True)),
+        AwsContext(),
+        RecordingReporter(),
+        PlanOptions(allow_destroy=True),
+    )[1]
+    assert after.empty
+    for name in placed:
+        targets = policies_of_type(sandbox, TYPES[name])[name]["targets"]
+        assert not {where["/Sandbox"], personal} & targets, name
