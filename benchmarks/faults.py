@@ -47,7 +47,7 @@ def copy(folder: Path) -> Path:
     if folder == REPO:
         target.mkdir()
         shutil.copy(REPO / "org.yaml", target / "org.yaml")
-        for name in ("scps", "templates"):
+        for name in ("scps", "policies", "templates"):
             shutil.copytree(REPO / name, target / name)
     else:
         shutil.copytree(folder, target)

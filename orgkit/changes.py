@@ -178,6 +178,7 @@ class Finding:
     issue: str  # missing | changed | unmanaged | failed
     expected: Any
     actual: Any
+    note: str = ""  # for the text view only (the kind's note); the JSON sides carry it already
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract's finding object."""

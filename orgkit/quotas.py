@@ -1,7 +1,8 @@
 """AWS quotas orgkit checks before it writes, kept in one place.
 
-AWS changes these (SCP size and attachments per target went up in 2026); org.yaml can override
-any of them under ``quotas:``.
+AWS changes these; org.yaml can override any of them under ``quotas:``. The policy sizes and
+attachments per target are AWS's "Quotas and service limits for AWS Organizations" and
+"Managing policies" pages (docs/policy-types.md cites them).
 """
 
 from __future__ import annotations
@@ -14,11 +15,39 @@ class Quotas(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # AWS raised the SCP size (to 10,240) and the SCPs per target (to 10) in 2026; AWS pages
+    # written before say 5,120 and 5 (docs/policy-types.md).
     scp_max_characters: int = Field(
         10_240, ge=1, description="Maximum SCP size in characters, whitespace removed."
     )
+    rcp_max_characters: int = Field(
+        5_120, ge=1, description="Maximum RCP size in characters, whitespace removed."
+    )
+    tag_policy_max_characters: int = Field(
+        10_000, ge=1, description="Maximum tag policy size in characters, whitespace removed."
+    )
+    backup_policy_max_characters: int = Field(
+        10_000, ge=1, description="Maximum backup policy size in characters, whitespace removed."
+    )
+    ai_opt_out_policy_max_characters: int = Field(
+        2_500,
+        ge=1,
+        description="Maximum AI services opt-out policy size in characters, whitespace removed.",
+    )
     policies_per_target: int = Field(
         10, ge=1, description="SCPs attached to one root, OU or account, FullAWSAccess included."
+    )
+    rcps_per_target: int = Field(
+        5, ge=1, description="RCPs attached to one root, OU or account, RCPFullAWSAccess included."
+    )
+    tag_policies_per_target: int = Field(
+        10, ge=1, description="Tag policies attached to one root, OU or account."
+    )
+    backup_policies_per_target: int = Field(
+        10, ge=1, description="Backup policies attached to one root, OU or account."
+    )
+    ai_opt_out_policies_per_target: int = Field(
+        5, ge=1, description="AI services opt-out policies attached to one root, OU or account."
     )
     ou_max_depth: int = Field(5, ge=1, description="Levels of OUs below the root.")
     ou_name_max_length: int = Field(128, ge=1)
@@ -42,3 +71,28 @@ class Quotas(BaseModel):
     iam_inline_policies_max_characters: int = Field(
         10_240, ge=1, description="Inline policies of one role together, whitespace removed."
     )
+
+    def policy_max_characters(self, policy_type: str) -> int:
+        """The size quota of a policy type (org.yaml's name of it, e.g. ``tag``)."""
+        return int(getattr(self, _SIZE[policy_type]))
+
+    def policies_per_target_of(self, policy_type: str) -> int:
+        """How many policies of a type one target takes (org.yaml's name of the type)."""
+        return int(getattr(self, _PER_TARGET[policy_type]))
+
+
+# org.yaml's policy type names (orgkit.names.POLICY_TYPES) -> the quota fields above.
+_SIZE = {
+    "service_control": "scp_max_characters",
+    "resource_control": "rcp_max_characters",
+    "tag": "tag_policy_max_characters",
+    "backup": "backup_policy_max_characters",
+    "aiservices_opt_out": "ai_opt_out_policy_max_characters",
+}
+_PER_TARGET = {
+    "service_control": "policies_per_target",
+    "resource_control": "rcps_per_target",
+    "tag": "tag_policies_per_target",
+    "backup": "backup_policies_per_target",
+    "aiservices_opt_out": "ai_opt_out_policies_per_target",
+}

@@ -39,9 +39,11 @@ def sandbox(moto_server: Sandbox) -> Iterator[Sandbox]:
 
 @pytest.fixture
 def seed_dir(tmp_path: Path) -> Path:
-    """A copy of the repository's seed org.yaml, scps/ and templates/ to edit freely."""
+    """A copy of the repository's seed org.yaml, scps/, policies/ and templates/ to edit
+    freely."""
     shutil.copy(REPO / "org.yaml", tmp_path / "org.yaml")
     shutil.copytree(REPO / "scps", tmp_path / "scps")
+    shutil.copytree(REPO / "policies", tmp_path / "policies")
     if (REPO / "templates").exists():
         shutil.copytree(REPO / "templates", tmp_path / "templates")
     return tmp_path

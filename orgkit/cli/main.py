@@ -27,6 +27,7 @@ from orgkit.cli.common import (
 )
 from orgkit.cli.sandbox import sandbox
 from orgkit.config.models import OrgSpec
+from orgkit.names import POLICY_TYPES
 from orgkit.plan import PlanOptions
 from orgkit.views.plan_view import plan_json, print_drift, print_plan
 
@@ -90,15 +91,22 @@ def _warn(message: str) -> None:
 )
 @click.pass_obj
 def validate(ctx: Context, lint: bool) -> None:
-    """Check org.yaml, SCPs and templates offline; every problem at once, with file:line."""
+    """Check org.yaml, policies and templates offline; every problem at once, with file:line."""
     config = workflow.validate(ctx.config, lint=lint, warn=_warn)
     spec = config.spec
     ous = sum(1 for _ in spec.walk_ous())
+    largest = [
+        f"{policy_type.label} {size} of {spec.quotas.policy_max_characters(policy_type.name)}"
+        for policy_type in POLICY_TYPES
+        for size in [
+            max((p.size for p in config.policies.values() if p.type == policy_type.name), default=0)
+        ]
+        if size or policy_type.name == "service_control"
+    ]
     out().print(
         f"[green]✓[/] {ctx.config} is valid: {ous} OUs, {len(spec.accounts)} accounts, "
-        f"{len(spec.policies)} policies "
-        f"(largest SCP {max((p.size for p in config.policies.values()), default=0)} of "
-        f"{spec.quotas.scp_max_characters} characters), {len(spec.stack_sets)} stack sets"
+        f"{len(spec.policies)} policies (largest {', '.join(largest)} characters), "
+        f"{len(spec.stack_sets)} stack sets"
         + (" (templates lint clean)." if lint and spec.stack_sets else ".")
     )
 

@@ -22,7 +22,7 @@ from orgkit.render.templates import RenderedTemplate, render_template
 
 @dataclass(frozen=True)
 class Config:
-    """A loaded and validated org.yaml with its SCP documents."""
+    """A loaded and validated org.yaml with its policy documents."""
 
     path: Path
     spec: OrgSpec
@@ -52,7 +52,8 @@ class Config:
 
 
 def load_config(path: str | Path) -> Config:
-    """Parse, schema-check, load SCPs and check semantics; raise ConfigError with every issue."""
+    """Parse, schema-check, load policies and check semantics; raise ConfigError with every
+    issue."""
     path = Path(path)
     display = str(path)
     source = read_yaml(path, display)
@@ -94,7 +95,7 @@ def load_config(path: str | Path) -> Config:
         execution_file, ("stackset_roles", "execution_policy_file"), "execution policy"
     ):
         execution_permissions, problems = load_document(
-            spec, execution_file, path.parent, env, scp=False
+            spec, execution_file, path.parent, env, grammar="iam"
         )
         issues += problems
 

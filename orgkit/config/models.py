@@ -59,17 +59,29 @@ class OrganizationSpec(_Model):
         description="Region where orgkit keeps its stack sets, whatever the caller's region.",
     )
     policies: list[Name] = Field(
-        default_factory=list, description="SCPs attached to the root, by policy name."
+        default_factory=list,
+        description="Policies (of any type) attached to the root, by policy name.",
     )
     tags: Tags = Field(
-        default_factory=dict, description="Tags put on the OUs, SCPs and accounts orgkit creates."
+        default_factory=dict,
+        description="Tags put on the OUs, policies and accounts orgkit creates.",
     )
+
+
+PolicyTypeName = Literal[
+    "service_control", "resource_control", "tag", "backup", "aiservices_opt_out"
+]
 
 
 class PolicySpec(_Model):
-    """A service control policy whose document lives in a file under scps/."""
+    """An AWS Organizations policy whose document lives in a file (scps/ or policies/)."""
 
-    name: Name
+    name: Name = Field(description="The policy's name in AWS, unique across policy types.")
+    type: PolicyTypeName = Field(
+        "service_control",
+        description="service_control (SCP), resource_control (RCP), tag, backup or "
+        "aiservices_opt_out.",
+    )
     file: FilePath = Field(
         description="Path relative to org.yaml; *.j2 files are rendered with jinja2 first."
     )
@@ -363,7 +375,7 @@ class OrgSpec(_Model):
     version: Literal[1] = 1
     organization: OrganizationSpec
     vars: dict[str, object] = Field(
-        default_factory=dict, description="Values for jinja2 SCP files and templates."
+        default_factory=dict, description="Values for jinja2 policy files and templates."
     )
     quotas: Quotas = Field(default_factory=Quotas)  # type: ignore[arg-type]
     policies: list[PolicySpec] = Field(default_factory=list)

@@ -11,7 +11,7 @@ from orgkit.config.policies import PolicyDocument
 from orgkit.config.source import Loc, format_loc
 from orgkit.config.stacksets import ALERT_EMAIL_PARAMETER, resolve_targets
 from orgkit.errors import ConfigIssue
-from orgkit.names import ROOT_PATH
+from orgkit.names import POLICY_TYPE_BY_NAME, POLICY_TYPES, ROOT_PATH
 
 Report = Callable[[Loc, str], None]
 # Names the jinja2 contexts define themselves; a var of the same name would hide them.
@@ -122,12 +122,23 @@ def check_semantics(spec: OrgSpec, policies: dict[str, PolicyDocument], report: 
         for name, count in Counter(names_list).items():
             if count > 1:
                 report(loc, f"policy {name!r} is attached twice")
-        attached = len(set(names_list)) + 1  # AWS keeps FullAWSAccess attached too
-        if attached > quotas.policies_per_target:
+        _check_per_target(spec, loc, names_list, report)
+
+
+def _check_per_target(spec: OrgSpec, loc: Loc, names: list[str], report: Report) -> None:
+    """AWS's attachments per target, per policy type (AWS keeps FullAWSAccess and
+    RCPFullAWSAccess attached to every target too, and counts them)."""
+    types = {p.name: p.type for p in spec.policies}
+    for policy_type in POLICY_TYPES:
+        attached = len({n for n in names if types.get(n) == policy_type.name})
+        if not attached:
+            continue
+        allowed = spec.quotas.policies_per_target_of(policy_type.name)
+        counting = f" counting {policy_type.managed}" if policy_type.managed else ""
+        total = attached + (1 if policy_type.managed else 0)
+        if total > allowed:
             report(
-                loc,
-                f"{attached} SCPs on one target counting FullAWSAccess; "
-                f"AWS allows {quotas.policies_per_target}",
+                loc, f"{total} {policy_type.plural} on one target{counting}; AWS allows {allowed}"
             )
 
 
@@ -219,23 +230,33 @@ def check_role_documents(spec: OrgSpec, report: Report) -> None:
 
 def _check_policies(spec: OrgSpec, policies: dict[str, PolicyDocument], report: Report) -> set[str]:
     names: Counter[str] = Counter(p.name for p in spec.policies)
+    types: dict[str, set[str]] = {}
+    for policy in spec.policies:
+        types.setdefault(policy.name, set()).add(policy.type)
+    managed = {t.managed for t in POLICY_TYPES if t.managed}
     for index, policy in enumerate(spec.policies):
         loc: Loc = ("policies", index)
         if names[policy.name] > 1:
-            report((*loc, "name"), f"duplicate policy name {policy.name!r}")
-        if policy.name == "FullAWSAccess":
-            report((*loc, "name"), "FullAWSAccess is AWS-managed; orgkit leaves it alone")
+            across = (
+                " (names are unique across policy types: attachments name policies by name)"
+                if len(types[policy.name]) > 1
+                else ""
+            )
+            report((*loc, "name"), f"duplicate policy name {policy.name!r}{across}")
+        if policy.name in managed:
+            report((*loc, "name"), f"{policy.name} is AWS-managed; orgkit leaves it alone")
         if len(policy.name) > spec.quotas.policy_name_max_length:
             report(
                 (*loc, "name"),
                 f"policy name longer than {spec.quotas.policy_name_max_length} characters",
             )
         document = policies.get(policy.name)
-        if document is not None and document.size > spec.quotas.scp_max_characters:
+        limit = spec.quotas.policy_max_characters(policy.type)
+        if document is not None and document.size > limit:
             report(
                 (*loc, "file"),
                 f"{policy.file} is {document.size} characters without whitespace; "
-                f"AWS allows {spec.quotas.scp_max_characters}",
+                f"AWS allows {limit} for {POLICY_TYPE_BY_NAME[policy.type].plural}",
             )
     return set(names)
 

@@ -1,4 +1,4 @@
-"""``policy_attachment``: a policy attached to the root, an OU or an account."""
+"""``policy_attachment``: a policy (of any type) attached to the root, an OU or an account."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from orgkit.kinds.base import (
     one_at_a_time,
 )
 from orgkit.live.model import LiveOrg
-from orgkit.names import ROOT_PATH
+from orgkit.names import POLICY_TYPE_BY_NAME, ROOT_PATH, SCP, policy_label
 
 # Guardrails first: policies on the root and OUs are attached before any account is created
 # or moved into them (accounts are planned at order 40); policies on accounts once they exist.
@@ -29,6 +29,7 @@ class NewAttachment(Side):
     """A policy to attach to a target (an OU path, ``/``, or an account email)."""
 
     policy: str
+    type: str = SCP  # the policy's AWS type
     target: str
 
 
@@ -36,6 +37,7 @@ class LiveAttachment(Side):
     """A live attachment, with the ids that DetachPolicy takes."""
 
     policy: str
+    type: str = SCP
     policy_id: str
     target: str
     target_id: str
@@ -45,7 +47,8 @@ def attach(ctx: ApplyContext, change: Change) -> str:
     """AttachPolicy, resolving policies and targets created earlier in this apply."""
     after = change.new(NewAttachment)
     ctx.aws.client("organizations").attach_policy(
-        PolicyId=ctx.ids.policies[after.policy], TargetId=ctx.ids.target(after.target)
+        PolicyId=ctx.ids.policies[(after.type, after.policy)],
+        TargetId=ctx.ids.target(after.target),
     )
     return "attached"
 
@@ -80,10 +83,13 @@ class AttachmentKind(ResourceKind):
     def plan(self, ctx: PlanContext) -> PlanPart:
         part = PlanPart()
         for policy in ctx.spec.policies:
-            live = ctx.live.policy_by_name.get(policy.name)
+            policy_type = POLICY_TYPE_BY_NAME[policy.type].aws
+            live = ctx.live.policy(policy.name, policy_type)
             if policy.state == "absent" and live is not None:
                 for target_id in live.targets:
-                    part.changes.append(self._detach(ctx, policy.name, live.id, target_id))
+                    part.changes.append(
+                        self._detach(ctx, policy.name, policy_type, live.id, target_id)
+                    )
         desired = _desired_targets(ctx)
         for to_accounts in (False, True):
 
@@ -93,7 +99,8 @@ class AttachmentKind(ResourceKind):
             for policy in ctx.spec.policies:
                 if policy.state == "absent":
                     continue
-                live = ctx.live.policy_by_name.get(policy.name)
+                policy_type = POLICY_TYPE_BY_NAME[policy.type].aws
+                live = ctx.live.policy(policy.name, policy_type)
                 live_targets = {
                     ctx.target_name(t): t
                     for t in (live.targets if live else ())
@@ -107,24 +114,32 @@ class AttachmentKind(ResourceKind):
                             self.kind,
                             Action.CREATE,
                             None,
-                            NewAttachment(policy=policy.name, target=target),
+                            NewAttachment(policy=policy.name, type=policy_type, target=target),
                         )
                     )
                 for target in sorted(set(live_targets) - wanted):
                     if live is None:  # a live target implies a live policy
                         raise AssertionError(f"{policy.name} has targets but is not live")
                     part.changes.append(
-                        self._detach(ctx, policy.name, live.id, live_targets[target])
+                        self._detach(ctx, policy.name, policy_type, live.id, live_targets[target])
                     )
         return part
 
-    def _detach(self, ctx: PlanContext, policy: str, policy_id: str, target_id: str) -> Change:
+    def _detach(
+        self, ctx: PlanContext, policy: str, policy_type: str, policy_id: str, target_id: str
+    ) -> Change:
         target = ctx.target_name(target_id)
         return Change(
             address(self.kind, policy, target),
             self.kind,
             Action.DELETE,
-            LiveAttachment(policy=policy, policy_id=policy_id, target=target, target_id=target_id),
+            LiveAttachment(
+                policy=policy,
+                type=policy_type,
+                policy_id=policy_id,
+                target=target,
+                target_id=target_id,
+            ),
             None,
         )
 
@@ -135,6 +150,10 @@ class AttachmentKind(ResourceKind):
     @property
     def handlers(self) -> Mapping[Action, BatchHandler]:
         return {Action.CREATE: one_at_a_time(attach), Action.DELETE: one_at_a_time(detach)}
+
+    def note(self, change: Change) -> str:
+        side = change.after if change.after is not None else change.before
+        return policy_label(str(getattr(side, "type", SCP)))
 
     def describe(self, change: Change) -> list[str]:
         if change.action is Action.CREATE:

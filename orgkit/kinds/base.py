@@ -161,7 +161,8 @@ class Ids:
         self.root_id = live.root_id
         self.ous = {ou.path: ou.id for ou in live.ous}
         self.accounts = {a.email.lower(): a.id for a in live.accounts}
-        self.policies = {p.name: p.id for p in live.policies if not p.aws_managed}
+        # (AWS policy type, name) -> id: policies are created and attached by name and type.
+        self.policies = {(p.type, p.name): p.id for p in live.policies if not p.aws_managed}
 
     def ou(self, path: str) -> str:
         """The id of the root or of an OU by path."""
@@ -295,15 +296,21 @@ class ResourceKind(ABC):
     def describe(self, change: Change) -> list[str]:
         """The lines the plan view prints under a change (diffs start with + or -)."""
 
+    def note(self, change: Change) -> str:
+        """A few words the text views print beside a change's address (a policy's type);
+        empty: nothing. The JSON forms carry the same in ``before``/``after``."""
+        return ""
+
     def finding(self, change: Change) -> Finding:
         """A change seen as a drift finding."""
         before = change.before.dump() if change.before is not None else None
         after = change.after.dump() if change.after is not None else None
         account_id = self.account_id(change)
+        note = self.note(change)
         if change.action is Action.CREATE:
-            return Finding(change.address, self.kind, account_id, "missing", after, None)
+            return Finding(change.address, self.kind, account_id, "missing", after, None, note)
         # An update, or a destructive change: org.yaml wants it otherwise (or gone).
-        return Finding(change.address, self.kind, account_id, "changed", after, before)
+        return Finding(change.address, self.kind, account_id, "changed", after, before, note)
 
     def account_id(self, change: Change) -> str | None:
         """The member account a change happens in, if any (drift reports it)."""

@@ -1,17 +1,18 @@
-"""``policy``: service control policies, identified by name, documents from files under scps/."""
+"""``policy``: AWS Organizations policies of every type (SCPs, RCPs, tag, backup and AI services
+opt-out policies), identified by name, documents from files under scps/ or policies/."""
 
 from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from orgkit.changes import Action, Change, Side, Unmanaged, address
-from orgkit.config.policies import minify
+from orgkit.config.policies import fill_ids, minify
 from orgkit.kinds.base import (
     ApplyContext,
     BatchHandler,
@@ -25,7 +26,14 @@ from orgkit.kinds.base import (
 from orgkit.live.model import LiveOrg, LivePolicy
 from orgkit.live.reader import READ_HINT, parallel
 from orgkit.live.session import aws_error
-from orgkit.names import SCP, aws_tags, managed_tags
+from orgkit.names import (
+    POLICY_TYPE_BY_NAME,
+    POLICY_TYPES,
+    SCP,
+    aws_tags,
+    managed_tags,
+    policy_label,
+)
 from orgkit.policy_doc import equivalent
 
 
@@ -33,6 +41,7 @@ class NewPolicy(Side):
     """A policy to create."""
 
     name: str
+    type: str = SCP  # AWS's policy type
     description: str
     file: str
     content: dict[str, Any]
@@ -43,6 +52,7 @@ class LivePolicyState(Side):
     """A live policy as the plan saw it."""
 
     name: str
+    type: str = SCP
     description: str
     content: Any
     id: str
@@ -52,6 +62,7 @@ class PolicyUpdate(Side):
     """What a live policy becomes."""
 
     name: str
+    type: str = SCP
     description: str
     file: str
     content: dict[str, Any]
@@ -62,14 +73,28 @@ class PolicyRef(Side):
     """A live policy to delete."""
 
     name: str
+    type: str = SCP
     id: str
 
 
 # -- read -----------------------------------------------------------------------------------
-def read_policies(org: Any) -> list[LivePolicy]:
-    """Customer SCPs with content and targets: 2 calls a policy, never one per account."""
-    pages = org.get_paginator("list_policies").paginate(Filter=SCP)
-    summaries = [p for page in pages for p in page["Policies"]]
+def types_to_read(enabled: Iterable[str], declared: Iterable[str]) -> list[str]:
+    """The AWS policy types whose policies are listed: SCPs always (as before any other type
+    existed), every type enabled on the root, and every type org.yaml declares."""
+    wanted = {SCP, *enabled, *declared}
+    known = [t.aws for t in POLICY_TYPES if t.aws in wanted]
+    return known + sorted(wanted - set(known))
+
+
+def read_policies(org: Any, policy_types: Iterable[str]) -> list[LivePolicy]:
+    """Policies of each type with content and targets for customer ones: one ListPolicies per
+    type, then 2 calls a policy, never one per account."""
+    summaries = [
+        p
+        for policy_type in policy_types
+        for page in org.get_paginator("list_policies").paginate(Filter=policy_type)
+        for p in page["Policies"]
+    ]
     customer = [p for p in summaries if not p.get("AwsManaged")]
 
     def details(summary: dict[str, Any]) -> LivePolicy:
@@ -82,10 +107,11 @@ def read_policies(org: Any) -> list[LivePolicy]:
             aws_managed=False,
             content=content,
             targets=tuple(sorted(t["TargetId"] for page in targets for t in page["Targets"])),
+            type=summary.get("Type", SCP),
         )
 
     managed = [
-        LivePolicy(p["Id"], p["Name"], p.get("Description", ""), True)
+        LivePolicy(p["Id"], p["Name"], p.get("Description", ""), True, type=p.get("Type", SCP))
         for p in summaries
         if p.get("AwsManaged")
     ]
@@ -94,16 +120,16 @@ def read_policies(org: Any) -> list[LivePolicy]:
 
 # -- apply ----------------------------------------------------------------------------------
 def create(ctx: ApplyContext, change: Change) -> str:
-    """CreatePolicy with the minified document."""
+    """CreatePolicy of its type with the minified document."""
     after = change.new(NewPolicy)
     policy = ctx.aws.client("organizations").create_policy(
         Name=after.name,
         Description=after.description,
-        Type=SCP,
+        Type=after.type,
         Content=minify(after.content),
         Tags=aws_tags(after.tags),
     )["Policy"]["PolicySummary"]
-    ctx.ids.policies[after.name] = policy["Id"]
+    ctx.ids.policies[(after.type, after.name)] = policy["Id"]
     return str(policy["Id"])
 
 
@@ -129,12 +155,23 @@ def json_diff(before: Any, after: Any, old: str = "live", new: str = "org.yaml")
     return list(difflib.unified_diff(a, b, old, new, lineterm="", n=2))
 
 
+def declared_document(ctx: PlanContext, name: str) -> dict[str, Any]:
+    """A declared policy's document with the live organization's ids filled in."""
+    document: dict[str, Any] = fill_ids(
+        ctx.config.policies[name].document,
+        ctx.live.organization_id,
+        ctx.live.management_account_id,
+    )
+    return document
+
+
 class PolicyKind(ResourceKind):
-    """SCPs: created and updated from their files; deleted with ``--allow-destroy`` when
-    org.yaml says ``state: absent``; live customer SCPs not declared are unmanaged."""
+    """Policies of every type: created and updated from their files; deleted with
+    ``--allow-destroy`` when org.yaml says ``state: absent``; live customer policies of the
+    types read that org.yaml does not declare are unmanaged."""
 
     kind = "policy"
-    heading = "Service control policies"
+    heading = "Organization policies"
     order = 30
     destroy_rank = 4
     destroy_flag = "allow_destroy"
@@ -145,20 +182,31 @@ class PolicyKind(ResourceKind):
     }
 
     def read(self, ctx: ReadContext, live: LiveOrg) -> LiveOrg:
-        """Every SCP; content and targets of customer ones (DescribePolicy and
-        ListTargetsForPolicy per policy, never per account)."""
+        """Every policy of the types enabled on the root or declared; content and targets of
+        customer ones (DescribePolicy and ListTargetsForPolicy per policy, never per account)."""
+        declared = {POLICY_TYPE_BY_NAME[p.type].aws for p in ctx.config.spec.policies}
         try:
-            policies = read_policies(ctx.aws.client("organizations"))
+            policies = read_policies(
+                ctx.aws.client("organizations"), types_to_read(live.policy_types, declared)
+            )
         except (ClientError, BotoCoreError) as exc:
-            raise aws_error("reading the service control policies", exc, READ_HINT) from exc
+            raise aws_error("reading the organization's policies", exc, READ_HINT) from exc
         return replace(live, policies=tuple(policies))
 
     def plan(self, ctx: PlanContext) -> PlanPart:
         part = PlanPart()
-        live_policies = ctx.live.policy_by_name
         for policy in ctx.spec.policies:
-            live = live_policies.get(policy.name)
+            policy_type = POLICY_TYPE_BY_NAME[policy.type].aws
+            live = ctx.live.policy(policy.name, policy_type)
             addr = address(self.kind, policy.name)
+            other = ctx.live.policy_by_name.get(policy.name)
+            if live is None and other is not None and other.type != policy_type:
+                part.warnings.append(
+                    f"policy {policy.name!r} is declared as a{_an(policy_type)} "
+                    f"{policy_label(policy_type)}, but the live policy of that name "
+                    f"({other.id}) is a{_an(other.type)} {policy_label(other.type)}: a policy's "
+                    "type cannot change, and AWS may refuse a second policy of the same name"
+                )
             if policy.state == "absent":
                 if live is not None:
                     part.changes.append(
@@ -166,12 +214,12 @@ class PolicyKind(ResourceKind):
                             addr,
                             self.kind,
                             Action.DELETE,
-                            PolicyRef(name=policy.name, id=live.id),
+                            PolicyRef(name=policy.name, type=policy_type, id=live.id),
                             None,
                         )
                     )
                 continue
-            document = ctx.config.policies[policy.name].document
+            document = declared_document(ctx, policy.name)
             if live is None:
                 part.changes.append(
                     Change(
@@ -181,6 +229,7 @@ class PolicyKind(ResourceKind):
                         None,
                         NewPolicy(
                             name=policy.name,
+                            type=policy_type,
                             description=policy.description,
                             file=policy.file,
                             content=document,
@@ -196,12 +245,14 @@ class PolicyKind(ResourceKind):
                         Action.UPDATE,
                         LivePolicyState(
                             name=live.name,
+                            type=live.type,
                             description=live.description,
                             content=live.document,
                             id=live.id,
                         ),
                         PolicyUpdate(
                             name=policy.name,
+                            type=policy_type,
                             description=policy.description,
                             file=policy.file,
                             content=document,
@@ -209,12 +260,14 @@ class PolicyKind(ResourceKind):
                         ),
                     )
                 )
-        declared = {p.name for p in ctx.spec.policies}
-        for live in live_policies.values():
-            if live.name not in declared:
+        declared = {(POLICY_TYPE_BY_NAME[p.type].aws, p.name) for p in ctx.spec.policies}
+        for live in sorted(ctx.live.policy_by_key.values(), key=lambda p: (p.name, p.type)):
+            if (live.type, live.name) not in declared:
                 part.unmanaged.append(
                     Unmanaged(
-                        address(self.kind, live.name), self.kind, f"SCP {live.id} not in org.yaml"
+                        address(self.kind, live.name),
+                        self.kind,
+                        f"{policy_label(live.type)} {live.id} not in org.yaml",
                     )
                 )
         return part
@@ -226,6 +279,10 @@ class PolicyKind(ResourceKind):
             Action.UPDATE: one_at_a_time(update),
             Action.DELETE: one_at_a_time(delete),
         }
+
+    def note(self, change: Change) -> str:
+        side = change.after if change.after is not None else change.before
+        return policy_label(str(getattr(side, "type", SCP)))
 
     def describe(self, change: Change) -> list[str]:
         if change.action is Action.CREATE:
@@ -242,6 +299,11 @@ class PolicyKind(ResourceKind):
         if before.description != after.description:
             lines.append(f"description: {before.description!r} -> {after.description!r}")
         return lines + json_diff(before.content, after.content)
+
+
+def _an(aws_type: str) -> str:
+    """'n' when the label starts with a vowel sound (an SCP, an RCP, an AI opt-out policy)."""
+    return "n" if policy_label(aws_type)[0] in "AERS" else ""
 
 
 KIND = PolicyKind()

@@ -1,23 +1,28 @@
-"""``policy_type``: a policy type enabled on the root (service control policies today)."""
+"""``policy_type``: a policy type enabled on the root (each type a declared policy uses)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import ClassVar
 
+from botocore.exceptions import ClientError
+
 from orgkit.changes import Action, Change, Side, address
+from orgkit.errors import AwsError
 from orgkit.kinds.base import (
     ApplyContext,
     BatchHandler,
     PlanContext,
     PlanPart,
+    Poll,
     ReadContext,
     ResourceKind,
     SideModels,
     one_at_a_time,
 )
 from orgkit.live.model import LiveOrg
-from orgkit.names import ROOT_PATH, SCP
+from orgkit.live.session import error_code
+from orgkit.names import POLICY_TYPE_BY_NAME, POLICY_TYPES, ROOT_PATH
 
 
 class PolicyTypeOn(Side):
@@ -27,13 +32,41 @@ class PolicyTypeOn(Side):
     root: str
 
 
+# AWS enables a policy type in the background (the root reports PENDING_ENABLE meanwhile), and
+# policies of a type cannot be attached until it is ENABLED: apply waits, briefly.
+ENABLE_POLL = Poll(first_delay=1.0, max_delay=10.0, timeout=5 * 60.0)
+
+
 def enable(ctx: ApplyContext, change: Change) -> str:
-    """EnablePolicyType on the root."""
+    """EnablePolicyType on the root, then wait until ListRoots says it is ENABLED."""
     after = change.new(PolicyTypeOn)
-    ctx.aws.client("organizations").enable_policy_type(
-        RootId=ctx.ids.root_id, PolicyType=after.type
-    )
-    return "enabled"
+    org = ctx.aws.client("organizations")
+    try:
+        org.enable_policy_type(RootId=ctx.ids.root_id, PolicyType=after.type)
+    except ClientError as exc:
+        # Enabled meanwhile (or still being enabled from an interrupted apply): wait for it.
+        if error_code(exc) != "PolicyTypeAlreadyEnabledException":
+            raise
+    delays = ENABLE_POLL.delays(ctx.clock)
+    while True:
+        roots = org.list_roots()["Roots"]
+        status = {
+            t["Type"]: t.get("Status")
+            for root in roots
+            if root["Id"] == ctx.ids.root_id
+            for t in root.get("PolicyTypes", [])
+        }.get(after.type)
+        if status == "ENABLED":
+            return "enabled"
+        delay = next(delays, None)
+        if delay is None:
+            raise AwsError(
+                f"{after.type} is still {status or 'not listed'} on the root after "
+                f"{ENABLE_POLL.timeout:.0f} s",
+                hint="Check the root's policy types in the Organizations console, then plan "
+                "and apply again.",
+            )
+        ctx.sleep(delay)
 
 
 class PolicyTypeKind(ResourceKind):
@@ -52,22 +85,26 @@ class PolicyTypeKind(ResourceKind):
         return live
 
     def plan(self, ctx: PlanContext) -> PlanPart:
+        """EnablePolicyType for every type a present declared policy uses and the root does not
+        have enabled yet (ListRoots' PolicyTypes), in a fixed order, before any policy."""
         part = PlanPart()
+        used = {POLICY_TYPE_BY_NAME[p.type].aws for p in ctx.spec.policies if p.state == "present"}
         if ctx.live.feature_set != "ALL":
             part.warnings.append(
-                f"the organization's feature set is {ctx.live.feature_set}; SCPs need all "
-                "features enabled (enable them in the console, then plan again)"
+                f"the organization's feature set is {ctx.live.feature_set}; organization "
+                "policies need all features enabled (enable them in the console, then plan again)"
             )
-        if ctx.spec.policies and SCP not in ctx.live.policy_types:
-            part.changes.append(
-                Change(
-                    address(self.kind, SCP),
-                    self.kind,
-                    Action.CREATE,
-                    None,
-                    PolicyTypeOn(type=SCP, root=ROOT_PATH),
+        for policy_type in POLICY_TYPES:
+            if policy_type.aws in used and policy_type.aws not in ctx.live.policy_types:
+                part.changes.append(
+                    Change(
+                        address(self.kind, policy_type.aws),
+                        self.kind,
+                        Action.CREATE,
+                        None,
+                        PolicyTypeOn(type=policy_type.aws, root=ROOT_PATH),
+                    )
                 )
-            )
         return part
 
     @property

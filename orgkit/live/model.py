@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any
 
-from orgkit.names import ROOT_PATH
+from orgkit.names import ROOT_PATH, SCP
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ class LiveAccount:
 
 @dataclass(frozen=True)
 class LivePolicy:
-    """A service control policy; content and targets are read for customer policies only."""
+    """An Organizations policy of any type (``type`` is AWS's name for it); content and targets
+    are read for customer policies only."""
 
     id: str
     name: str
@@ -49,6 +50,7 @@ class LivePolicy:
     aws_managed: bool
     content: str | None = None
     targets: tuple[str, ...] = ()
+    type: str = SCP
 
     @property
     def document(self) -> Any:
@@ -189,8 +191,17 @@ class LiveOrg:
 
     @cached_property
     def policy_by_name(self) -> dict[str, LivePolicy]:
-        """Customer-managed policies keyed by name."""
+        """Customer-managed policies keyed by name (of any type; see :meth:`policy`)."""
         return {p.name: p for p in self.policies if not p.aws_managed}
+
+    @cached_property
+    def policy_by_key(self) -> dict[tuple[str, str], LivePolicy]:
+        """Customer-managed policies keyed by (AWS policy type, name)."""
+        return {(p.type, p.name): p for p in self.policies if not p.aws_managed}
+
+    def policy(self, name: str, policy_type: str) -> LivePolicy | None:
+        """The customer-managed policy of that name and AWS type, if it is live."""
+        return self.policy_by_key.get((policy_type, name))
 
     @cached_property
     def path_by_id(self) -> dict[str, str]:
@@ -211,7 +222,7 @@ class LiveOrg:
         data = asdict(self)
         data["ous"] = sorted(data["ous"], key=lambda o: o["path"])
         data["accounts"] = sorted(data["accounts"], key=lambda a: a["id"])
-        data["policies"] = sorted(data["policies"], key=lambda p: p["id"])
+        data["policies"] = sorted(data["policies"], key=lambda p: (p["type"], p["id"]))
         for policy in data["policies"]:
             policy["targets"] = sorted(policy["targets"])
         data["pending_accounts"] = sorted(data["pending_accounts"], key=lambda p: p["request_id"])

@@ -7,14 +7,18 @@ reach every request it serves. Each one fills a documented gap and nothing more:
   ``DescribeSubscribersForNotification``; without them a budget could be created but never
   updated or compared. The added calls follow AWS's documented behaviour for the fields orgkit
   uses (limit, time unit, cost filters; subscribers of one notification).
+* Organizations: moto lets ``BACKUP_POLICY`` be enabled on the root but cannot create a policy
+  of that type (``NotImplementedError``, HTTP 500 over the server); the sandbox creates it like
+  the other management policy types, with a backup policy's ARN.
 * CloudFormation, so that orgkit's templates (``templates/*.yaml.j2``), which are correct for real
   AWS, deploy unchanged:
 
   - ``AWS::KMS::Key`` ``Tags`` (``Key``/``Value``) and ``KeyPolicy`` (an object) in
     CloudFormation's shapes;
   - ``Outputs`` with both a ``Condition`` and an ``Export``;
-  - stand-ins for ``AWS::WAFv2::WebACL``, ``AWS::GuardDuty::Detector`` and
-    ``AWS::CloudWatch::Alarm``, types moto's CloudFormation skips.
+  - stand-ins for ``AWS::WAFv2::WebACL``, ``AWS::GuardDuty::Detector``,
+    ``AWS::CloudWatch::Alarm`` and ``AWS::Backup::BackupVault``, types moto's CloudFormation
+    skips.
 
   moto builds the stacks of StackSet instances (``StackSet:<name>`` in each target account) with
   the same parsing code as ``CreateStack``, so these apply to stack sets as well.
@@ -60,6 +64,7 @@ def install() -> None:
     """Apply every sandbox patch to moto (idempotent; a patch already applied is skipped)."""
     steps: list[tuple[str, Callable[[], None]]] = [
         ("budgets", _add_budgets_calls),
+        ("backup-policies", patch_backup_policies),
         ("kms-key-properties", patch_kms_key_properties),
         ("output-conditions", patch_output_conditions),
         ("stand-ins", register_stand_ins),
@@ -187,6 +192,45 @@ def _same_notification(a: dict[str, Any], b: dict[str, Any]) -> bool:
     )
 
 
+# ---------------------------------------------------------------------- backup policies
+
+_BACKUP_POLICY_GAP = "CreatePolicy of type BACKUP_POLICY"
+BACKUP_POLICY_ARN_FORMAT = "arn:{0}:organizations::{1}:policy/{2}/backup_policy/{3}"
+
+
+def patch_backup_policies() -> None:
+    """Let moto create policies of type ``BACKUP_POLICY``.
+
+    moto gap: ``FakePolicy`` lists ``BACKUP_POLICY`` among its supported types (so the type can
+    be enabled on the root and listed), but its constructor raises ``NotImplementedError`` for
+    it: there is no ARN format for backup policies. The patched constructor builds the policy as
+    it builds a tag policy (content is stored as given, like every type) and gives it a backup
+    policy's ARN (``.../policy/o-.../backup_policy/p-...``), as AWS does. No production path
+    changes: orgkit sends the same CreatePolicy to AWS.
+    """
+    from moto.organizations import models, utils
+
+    gap = _BACKUP_POLICY_GAP
+    fake_policy = _require(models, "FakePolicy", gap)
+    supported = _require(fake_policy, "SUPPORTED_POLICY_TYPES", gap)
+    if "BACKUP_POLICY" not in supported or "TAG_POLICY" not in supported:
+        raise MotoGapError(gap, "FakePolicy.SUPPORTED_POLICY_TYPES changed")
+    if any("BACKUP" in name for name in dir(utils) if name.endswith("_ARN_FORMAT")):
+        raise MotoGapError(gap, "moto now has a backup policy ARN format: it may fill the gap")
+    original = fake_policy.__init__
+    _require_params(original, ("organization",), gap)
+
+    def __init__(self: Any, organization: Any, **kwargs: Any) -> None:
+        if kwargs.get("Type") != "BACKUP_POLICY":
+            original(self, organization, **kwargs)
+            return
+        original(self, organization, **{**kwargs, "Type": "TAG_POLICY"})
+        self.type = "BACKUP_POLICY"
+        self._arn_format = BACKUP_POLICY_ARN_FORMAT
+
+    fake_policy.__init__ = __init__
+
+
 # ---------------------------------------------------------------------- KMS key properties
 
 _KMS_GAP = "AWS::KMS::Key Tags and KeyPolicy in CloudFormation shape"
@@ -300,7 +344,9 @@ def patch_output_conditions() -> None:
 
 # ---------------------------------------------------------------------------------- stand-ins
 
-_STAND_IN_GAP = "resource types moto's CloudFormation skips (WAFv2 web ACL, GuardDuty, alarms)"
+_STAND_IN_GAP = (
+    "resource types moto's CloudFormation skips (WAFv2 web ACL, GuardDuty, alarms, backup vault)"
+)
 
 
 class _StandIn:
@@ -510,6 +556,53 @@ class _AlarmStandIn(_StandIn):
         cloudwatch_backends[account_id][region_name].delete_alarms(alarm_names=[self.alarm.name])
 
 
+class _BackupVaultStandIn(_StandIn):
+    """``AWS::Backup::BackupVault``, created through moto's own AWS Backup backend."""
+
+    CFN_TYPE = "AWS::Backup::BackupVault"
+    NAME_PROPERTY = "BackupVaultName"
+    ATTRIBUTES = frozenset({"BackupVaultArn", "BackupVaultName"})
+    vault: Any
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> _BackupVaultStandIn:
+        from moto.backup.models import backup_backends
+
+        props = cloudformation_json["Properties"]
+        self = cls()
+        self.vault = backup_backends[account_id][region_name].create_backup_vault(
+            backup_vault_name=props.get("BackupVaultName") or resource_name,
+            backup_vault_tags=dict(props.get("BackupVaultTags") or {}),
+            encryption_key_arn=props.get("EncryptionKeyArn", ""),
+            creator_request_id="",
+        )
+        return self
+
+    @property
+    def physical_resource_id(self) -> str:
+        return str(self.vault.backup_vault_name)  # what Ref returns on AWS
+
+    def _attributes(self) -> dict[str, str]:
+        return {
+            "BackupVaultArn": self.vault.backup_vault_arn,
+            "BackupVaultName": self.vault.backup_vault_name,
+        }
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.backup.models import backup_backends
+
+        backup_backends[account_id][region_name].delete_backup_vault(
+            backup_vault_name=self.vault.backup_vault_name
+        )
+
+
 def _metric_data_queries(metrics: list[dict[str, Any]] | None) -> list[Any] | None:
     """An alarm's ``Metrics`` (CloudFormation shape) as moto's ``MetricDataQuery`` objects."""
     if not metrics:
@@ -551,17 +644,24 @@ def _metric_data_queries(metrics: list[dict[str, Any]] | None) -> list[Any] | No
     return queries
 
 
-_STAND_IN_MIXINS: tuple[type[_StandIn], ...] = (_WebAclStandIn, _DetectorStandIn, _AlarmStandIn)
+_STAND_IN_MIXINS: tuple[type[_StandIn], ...] = (
+    _WebAclStandIn,
+    _DetectorStandIn,
+    _AlarmStandIn,
+    _BackupVaultStandIn,
+)
 
 
 def _check_stand_in_internals() -> None:
     """Fail loudly if the moto calls the stand-ins make have changed."""
+    from moto.backup import models as backup
     from moto.cloudwatch import models as cloudwatch
     from moto.guardduty import models as guardduty
     from moto.wafv2 import models as wafv2
 
     gap = _STAND_IN_GAP
     for module, names in (
+        (backup, ("backup_backends", "BackupBackend")),
         (wafv2, ("wafv2_backends", "GLOBAL_REGION", "WAFV2Backend")),
         (guardduty, ("guardduty_backends", "GuardDutyBackend")),
         (
@@ -631,6 +731,12 @@ def _check_stand_in_internals() -> None:
         gap,
     )
     _require_params(cloudwatch.CloudWatchBackend.delete_alarms, ("alarm_names",), gap)
+    _require_params(
+        backup.BackupBackend.create_backup_vault,
+        ("backup_vault_name", "backup_vault_tags", "encryption_key_arn", "creator_request_id"),
+        gap,
+    )
+    _require_params(backup.BackupBackend.delete_backup_vault, ("backup_vault_name",), gap)
     _require_params(cloudwatch.MetricStat.__init__, ("metric", "period", "stat", "unit"), gap)
     _require_params(cloudwatch.Metric.__init__, ("metric_name", "namespace", "dimensions"), gap)
     _require_params(
@@ -641,13 +747,15 @@ def _check_stand_in_internals() -> None:
 
 
 def register_stand_ins() -> None:
-    """Register CloudFormation stand-ins for WAFv2 web ACLs, GuardDuty detectors and alarms.
+    """Register CloudFormation stand-ins for WAFv2 web ACLs, GuardDuty detectors, alarms and
+    backup vaults.
 
     moto gap: moto's CloudFormation has no model for ``AWS::WAFv2::WebACL``,
-    ``AWS::GuardDuty::Detector`` or ``AWS::CloudWatch::Alarm``; it skips them with a warning, so
-    every ``!Ref``/``!GetAtt`` of them (the web ACL's logging configuration and export, the
-    detector id output, the dashboard's alarm widget) fails the stack. Each stand-in creates the
-    resource through moto's own WAFv2, GuardDuty or CloudWatch backend, so it is then visible
+    ``AWS::GuardDuty::Detector``, ``AWS::CloudWatch::Alarm`` or ``AWS::Backup::BackupVault``; it
+    skips them with a warning, so every ``!Ref``/``!GetAtt`` of them (the web ACL's logging
+    configuration and export, the detector id output, the dashboard's alarm widget) fails the
+    stack, and the vault a backup policy names never exists. Each stand-in creates the resource
+    through moto's own WAFv2, GuardDuty, CloudWatch or AWS Backup backend, so it is then visible
     through those services' APIs (and removed with the stack). It changes no production path:
     only moto's CloudFormation is extended.
     """

@@ -1,4 +1,4 @@
-"""Show a live organization as a tree of OUs, accounts and attached SCPs."""
+"""Show a live organization as a tree of OUs, accounts and attached policies (of every type)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ from orgkit.live.model import LiveOrg
 
 
 def org_tree(live: LiveOrg, title: str) -> Tree:
-    """A rich tree: root, OUs nested, accounts under their parent, SCPs in brackets."""
+    """A rich tree: root, OUs nested, accounts under their parent, attached policies in
+    brackets."""
     attached: dict[str, list[str]] = {}
     for policy in live.policies:
         for target in policy.targets:
             attached.setdefault(target, []).append(policy.name)
 
     def label(name: str, target_id: str, style: str) -> str:
-        scps = sorted(attached.get(target_id, []))
-        suffix = f"  [dim]\\[{escape(', '.join(scps))}][/]" if scps else ""
+        names = sorted(attached.get(target_id, []))
+        suffix = f"  [dim]\\[{escape(', '.join(names))}][/]" if names else ""
         text = escape(name)
         return f"[{style}]{text}[/]{suffix}" if style else f"{text}{suffix}"
 

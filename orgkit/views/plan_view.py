@@ -53,7 +53,8 @@ def print_plan(console: Console, plan: Plan) -> None:
         for change in plan.held_back:
             kind = kind_of(change.kind)
             flag = FLAG_OPTIONS[kind.destroy_flag]
-            console.print(Text(f"  {change.action.symbol} {change.address}  ({flag})", "red"))
+            note = f"  ({kind.note(change)})" if kind.note(change) else ""
+            console.print(Text(f"  {change.action.symbol} {change.address}{note}  ({flag})", "red"))
             if change.action is Action.UPDATE:  # say what the update would destroy
                 for line in kind.describe(change):
                     if line.startswith("data loss:"):
@@ -85,7 +86,8 @@ def print_drift(console: Console, report: DriftReport) -> None:
         console.print(Text(heading, style=f"bold {ISSUE_STYLE[issue]}"))
         for finding in found:
             where = f"  (account {finding.account_id})" if finding.account_id else ""
-            console.print(Text(f"  {finding.address}{where}", style=ISSUE_STYLE[issue]))
+            note = f"  ({finding.note})" if finding.note else ""
+            console.print(Text(f"  {finding.address}{note}{where}", style=ISSUE_STYLE[issue]))
             if issue == "failed":
                 console.print(Text(f"      {_short(finding.actual)}", style="dim"))
     console.print(f"\n[bold]Drift:[/] {len(report.findings)} finding(s).")
@@ -97,9 +99,11 @@ def _count(number: int, what: str, style: str) -> str:
 
 def _print_change(console: Console, change: Change) -> None:
     style = STYLE[change.action]
+    kind = kind_of(change.kind)
+    note = f"  ({kind.note(change)})" if kind.note(change) else ""
     label = "  (destructive)" if change.destructive else ""
-    console.print(Text(f"  {change.action.symbol} {change.address}{label}", style=style))
-    for line in kind_of(change.kind).describe(change):
+    console.print(Text(f"  {change.action.symbol} {change.address}{note}{label}", style=style))
+    for line in kind.describe(change):
         console.print(Text(f"      {line}", style=_line_style(change, line)))
 
 

@@ -28,7 +28,7 @@ EXPIRED = (
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    for name in ("scps", "templates"):
+    for name in ("scps", "policies", "templates"):
         shutil.copytree(REPO / name, tmp_path / name)
     shutil.copy(REPO / "org.yaml", tmp_path / "org.yaml")
     (tmp_path / "expired.sh").write_text(EXPIRED)

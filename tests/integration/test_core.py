@@ -16,9 +16,18 @@ from orgkit.sandbox.server import Sandbox
 from tests.helpers import RecordingReporter, edit_yaml, is_write, replan, sides, structure_only
 from tests.helpers import converge as apply
 
+POLICY_TYPES = (
+    "SERVICE_CONTROL_POLICY",
+    "RESOURCE_CONTROL_POLICY",
+    "TAG_POLICY",
+    "BACKUP_POLICY",
+    "AISERVICES_OPT_OUT_POLICY",
+)
+
 
 def live_tree(box: Sandbox) -> dict[str, Any]:
-    """The organization as raw boto3 sees it: OU paths, accounts by email, policies."""
+    """The organization as raw boto3 sees it: OU paths, accounts by email, policies of every
+    type (one ListPolicies per type) with their content and targets."""
     org = box.client("organizations")
     root = org.list_roots()["Roots"][0]
     paths = {root["Id"]: "/"}
@@ -35,16 +44,25 @@ def live_tree(box: Sandbox) -> dict[str, Any]:
                 accounts[account["Email"]] = (account["Name"], path, account["Id"])
     names = {v[2]: k for k, v in accounts.items()}
     policies = {}
-    for policy in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]:
-        if policy["AwsManaged"]:
-            continue
-        content = json.loads(org.describe_policy(PolicyId=policy["Id"])["Policy"]["Content"])
-        targets = {
-            paths.get(t["TargetId"]) or names[t["TargetId"]]
-            for t in org.list_targets_for_policy(PolicyId=policy["Id"])["Targets"]
-        }
-        policies[policy["Name"]] = (policy["Id"], content, targets)
-    return {"root": root, "paths": paths, "accounts": accounts, "policies": policies}
+    types = {}
+    for policy_type in POLICY_TYPES:
+        for policy in org.list_policies(Filter=policy_type)["Policies"]:
+            if policy["AwsManaged"]:
+                continue
+            content = json.loads(org.describe_policy(PolicyId=policy["Id"])["Policy"]["Content"])
+            targets = {
+                paths.get(t["TargetId"]) or names[t["TargetId"]]
+                for t in org.list_targets_for_policy(PolicyId=policy["Id"])["Targets"]
+            }
+            policies[policy["Name"]] = (policy["Id"], content, targets)
+            types[policy["Name"]] = policy_type
+    return {
+        "root": root,
+        "paths": paths,
+        "accounts": accounts,
+        "policies": policies,
+        "types": types,
+    }
 
 
 def test_seed_org_applies_and_converges(sandbox: Sandbox, seed_dir: Path) -> None:
@@ -53,7 +71,8 @@ def test_seed_org_applies_and_converges(sandbox: Sandbox, seed_dir: Path) -> Non
     assert after.plan.empty, after.plan.to_dict()
 
     tree = live_tree(sandbox)
-    assert {t["Type"] for t in tree["root"]["PolicyTypes"]} >= {"SERVICE_CONTROL_POLICY"}
+    assert {t["Type"] for t in tree["root"]["PolicyTypes"]} == set(POLICY_TYPES)
+    assert {t["Status"] for t in tree["root"]["PolicyTypes"]} == {"ENABLED"}
     assert set(tree["paths"].values()) == {
         "/",
         "/Security",
@@ -66,8 +85,15 @@ def test_seed_org_applies_and_converges(sandbox: Sandbox, seed_dir: Path) -> Non
         name, path, _ = tree["accounts"][account.email]
         assert (name, path) == (account.name, account.ou)
     assert set(tree["policies"]) == {p.name for p in spec.policies}
+    organization_id = sandbox.client("organizations").describe_organization()["Organization"]["Id"]
     for name, document in after.config.policies.items():
-        assert tree["policies"][name][1] == document.document
+        # What AWS holds is the file's document with the organization's id filled in.
+        live_document = json.dumps(tree["policies"][name][1])
+        assert "${OrganizationId}" not in live_document
+        assert json.loads(live_document.replace(organization_id, "${OrganizationId}")) == (
+            document.document
+        )
+    assert organization_id in json.dumps(tree["policies"]["data-perimeter"][1])
     expected_targets = {
         "deny-leave-organization": {"/"},
         "deny-root-user": {"/"},
@@ -76,8 +102,18 @@ def test_seed_org_applies_and_converges(sandbox: Sandbox, seed_dir: Path) -> Non
         "restrict-regions": {"/"},
         "sandbox-cost-guard": {"/Sandbox"},
         "protect-log-archive": {"log-archive@delatsi-llc.com"},
+        "data-perimeter": {"/"},
+        "tagging": {"/"},
+        "ai-opt-out": {"/"},
+        "prod-backups": {"/Production"},
     }
     assert {n: p[2] for n, p in tree["policies"].items()} == expected_targets
+    assert {n: t for n, t in tree["types"].items() if t != "SERVICE_CONTROL_POLICY"} == {
+        "data-perimeter": "RESOURCE_CONTROL_POLICY",
+        "tagging": "TAG_POLICY",
+        "prod-backups": "BACKUP_POLICY",
+        "ai-opt-out": "AISERVICES_OPT_OUT_POLICY",
+    }
 
 
 def test_second_apply_makes_no_write_call(

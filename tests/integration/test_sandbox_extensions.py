@@ -9,8 +9,9 @@ The templates are written for real AWS; moto 5.2 deploys them only because the s
 - AWS::KMS::Key Tags in CloudFormation's Key/Value shape (moto wants TagKey/TagValue) and a
   KeyPolicy given as an object (moto stores it unserialised, breaking DescribeKey);
 - Outputs with both a Condition and an Export are skipped when the condition is false;
-- stand-ins for AWS::WAFv2::WebACL, AWS::GuardDuty::Detector and AWS::CloudWatch::Alarm,
-  created through moto's WAFv2, GuardDuty and CloudWatch backends (and deleted with the stack);
+- stand-ins for AWS::WAFv2::WebACL, AWS::GuardDuty::Detector, AWS::CloudWatch::Alarm and
+  AWS::Backup::BackupVault, created through moto's WAFv2, GuardDuty, CloudWatch and AWS Backup
+  backends (and deleted with the stack);
 - (unrelated to templates) the budgets calls UpdateBudget and DescribeSubscribersForNotification.
 
 moto's stack sets, as seen here: the administration / execution roles are never checked (no
@@ -141,6 +142,21 @@ def test_platform_stack_set_reaches_every_environment(
         assert [a["Name"] for a in acls] == expected_acls
         assert ("WebAclArn" in outputs) == (env == "prod")
 
+        # What the organization's backup policy names exists in prod, and only there.
+        vaults = sandbox.member_client(account, "backup").list_backup_vaults()["BackupVaultList"]
+        expected_vaults = ["themisguard-prod-backups"] if env == "prod" else []
+        assert [v["BackupVaultName"] for v in vaults] == expected_vaults
+        roles = {r["RoleName"] for r in sandbox.member_client(account, "iam").list_roles()["Roles"]}
+        assert ("themisguard-prod-backup" in roles) == (env == "prod")
+        assert ("BackupRoleArn" in outputs) == (env == "prod")
+        table = sandbox.member_client(account, "dynamodb").describe_table(
+            TableName=f"themisguard-{env}-customers"
+        )["Table"]
+        table_tags = sandbox.member_client(account, "dynamodb").list_tags_of_resource(
+            ResourceArn=table["TableArn"]
+        )["Tags"]
+        assert {"Key": "Backup", "Value": "daily"} in table_tags
+
         assert len(sandbox.member_client(account, "guardduty").list_detectors()["DetectorIds"]) == 1
         kms = sandbox.member_client(account, "kms")
         key = kms.describe_key(KeyId=outputs["KmsKeyArn"])["KeyMetadata"]
@@ -197,3 +213,39 @@ def test_deleting_an_instance_removes_the_stand_in_resources(
 
     assert cloudwatch.describe_alarms()["MetricAlarms"] == []
     assert guardduty.list_detectors()["DetectorIds"] == []
+
+
+def test_every_policy_type_can_be_created_listed_and_attached(sandbox: Sandbox) -> None:
+    """moto cannot create BACKUP_POLICY policies (NotImplementedError); the sandbox can, with a
+    backup policy's ARN, like the other types."""
+    org = sandbox.client("organizations")
+    root = org.list_roots()["Roots"][0]["Id"]
+    created = {}
+    for policy_type in (
+        "SERVICE_CONTROL_POLICY",
+        "RESOURCE_CONTROL_POLICY",
+        "TAG_POLICY",
+        "BACKUP_POLICY",
+        "AISERVICES_OPT_OUT_POLICY",
+    ):
+        org.enable_policy_type(RootId=root, PolicyType=policy_type)
+        summary = org.create_policy(
+            Name=f"p-{policy_type.lower()}",
+            Description="",
+            Type=policy_type,
+            Content='{"plans": {}}',
+        )["Policy"]["PolicySummary"]
+        org.attach_policy(PolicyId=summary["Id"], TargetId=root)
+        created[policy_type] = summary
+
+    backup = created["BACKUP_POLICY"]
+    assert backup["Type"] == "BACKUP_POLICY"
+    assert "/backup_policy/" in backup["Arn"]
+    listed = org.list_policies(Filter="BACKUP_POLICY")["Policies"]
+    assert [p["Id"] for p in listed] == [backup["Id"]]
+    described = org.describe_policy(PolicyId=backup["Id"])["Policy"]
+    assert described["Content"] == '{"plans": {}}'
+    targets = org.list_targets_for_policy(PolicyId=backup["Id"])["Targets"]
+    assert [t["TargetId"] for t in targets] == [root]
+    # The other types keep moto's own ARNs.
+    assert "/tag_policy/" in created["TAG_POLICY"]["Arn"]

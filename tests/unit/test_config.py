@@ -56,7 +56,14 @@ def test_seed_org_loads_cleanly() -> None:
     ]
     assert len(spec.accounts) == 10
     for document in config.policies.values():
-        assert document.size <= spec.quotas.scp_max_characters
+        assert document.size <= spec.quotas.policy_max_characters(document.type)
+    assert {d.type for d in config.policies.values()} == {
+        "service_control",
+        "resource_control",
+        "tag",
+        "backup",
+        "aiservices_opt_out",
+    }
     guard = config.policies["sandbox-cost-guard"].document
     assert guard["Statement"][0]["Condition"]["StringNotEquals"]["ec2:InstanceType"] == [
         "t3.nano",

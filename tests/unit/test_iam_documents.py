@@ -26,6 +26,7 @@ import parliament
 import pytest
 
 from orgkit.config.loader import load_config
+from orgkit.config.policies import fill_ids
 from orgkit.config.roles import WantedRole, wanted_roles
 
 REPO = Path(__file__).resolve().parents[2]
@@ -204,7 +205,11 @@ FULL_AWS_ACCESS = {
 
 def root_scps() -> list[tuple[str, dict[str, Any]]]:
     config = load_config(REPO / "org.yaml")
-    return [(n, config.policies[n].document) for n in config.spec.organization.policies]
+    return [
+        (n, config.policies[n].document)
+        for n in config.spec.organization.policies
+        if config.policies[n].type == "service_control"
+    ]
 
 
 def test_the_evaluator_can_say_yes() -> None:
@@ -304,6 +309,16 @@ def test_the_evaluator_can_say_yes() -> None:
         ("s3:PutBucketPolicy", "arn:aws:s3:::themisguard-prod-artifacts-{a}-us-east-1", {}),
         ("kms:ScheduleKeyDeletion", "arn:aws:kms:us-east-1:{a}:key/1234", {}),
         ("kms:PutKeyPolicy", "arn:aws:kms:us-east-1:{a}:key/1234", {}),
+        (
+            "backup:DeleteBackupVault",
+            "arn:aws:backup:us-east-1:{a}:backup-vault:themisguard-prod-backups",
+            {},
+        ),
+        (
+            "backup:PutBackupVaultAccessPolicy",
+            "arn:aws:backup:us-east-1:{a}:backup-vault:themisguard-prod-backups",
+            {},
+        ),
     ],
 )
 def test_no_path_to_admin_or_to_the_platform_data(
@@ -352,7 +367,21 @@ def test_a_role_made_with_admin_permissions_is_still_bounded(action: str, resour
 
 def scps() -> list[tuple[str, dict[str, Any]]]:
     config = load_config(REPO / "org.yaml")
-    return sorted((name, doc.document) for name, doc in config.policies.items())
+    return sorted(
+        (name, doc.document)
+        for name, doc in config.policies.items()
+        if doc.type == "service_control"
+    )
+
+
+def rcps() -> list[tuple[str, dict[str, Any]]]:
+    """The seed's RCPs as AWS receives them (the organization id filled in)."""
+    config = load_config(REPO / "org.yaml")
+    return sorted(
+        (name, fill_ids(doc.document, ORG_ID, MANAGEMENT))
+        for name, doc in config.policies.items()
+        if doc.type == "resource_control"
+    )
 
 
 @pytest.mark.parametrize(("name", "document"), scps(), ids=[n for n, _ in scps()])
@@ -380,3 +409,56 @@ def test_guardrails_exempt_exact_roles_only() -> None:
         "arn:aws:iam::*:role/AWSCloudFormationStackSetExecutionRole",
         "arn:aws:iam::*:role/LogArchiveBreakGlass",  # protect-log-archive's break glass
     }
+
+
+def test_the_seed_declares_rcps() -> None:
+    assert [name for name, _ in rcps()] == ["data-perimeter"]
+
+
+@pytest.mark.parametrize(("name", "document"), rcps(), ids=[n for n, _ in rcps()])
+def test_rcps_lint_clean_and_name_only_real_actions(name: str, document: dict[str, Any]) -> None:
+    """parliament reads an RCP as a resource policy (Principal "*", Deny). Its list of global
+    condition keys predates aws:SourceOrgID, which AWS documents as global (and its
+    data-perimeter examples use in RCPs): that finding, and only that one, is accepted.
+    cloudsplaining looks for what a policy allows; an RCP allows nothing, so it has nothing to
+    say here."""
+    policy = parliament.analyze_policy_string(json.dumps(document), include_community_auditors=True)
+    findings = [
+        (f.issue, f.detail)
+        for f in policy.findings
+        if not (f.issue == "UNKNOWN_CONDITION_FOR_ACTION" and "aws:SourceOrgID" in f.detail)
+    ]
+    assert findings == []
+    for statement in document["Statement"]:
+        assert (statement["Effect"], statement["Principal"]) == ("Deny", "*")
+        for action in statement["Action"]:
+            parliament.expand_action(action)  # raises on an action IAM does not have
+
+
+def test_the_data_perimeter_keeps_out_other_organizations_and_nobody_inside() -> None:
+    """Each statement denies only when the caller (or the service's source) is outside this
+    organization: the ids it compares are this organization's."""
+    [(_, document)] = rcps()
+    identities, deputies = document["Statement"]
+    assert identities["Condition"] == {
+        "StringNotEqualsIfExists": {"aws:PrincipalOrgID": ORG_ID},
+        "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+    }
+    # Federated callers (the deployment role's GitHub OIDC) have no PrincipalOrgID: left out.
+    assert not {"sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML", "sts:*"} & set(
+        identities["Action"]
+    )
+    assert deputies["Condition"]["StringNotEqualsIfExists"] == {"aws:SourceOrgID": ORG_ID}
+    assert deputies["Condition"]["Bool"] == {"aws:PrincipalIsAWSService": "true"}
+
+
+def test_the_platform_backup_vault_is_kept_by_the_guardrail_alone() -> None:
+    """Even an administrator (no boundary in the way) of a member account cannot delete or
+    open up the platform's backup vault: protect-platform-data denies it. Another vault of the
+    same account stays theirs, so the deny is the guardrail's, not a missing permission."""
+    account = "222222222222"
+    vault = f"arn:aws:backup:us-east-1:{account}:backup-vault:themisguard-prod-backups"
+    for action in ("backup:DeleteBackupVault", "backup:PutBackupVaultAccessPolicy"):
+        assert not can(account, ADMIN, ADMIN, action, vault)
+    other = f"arn:aws:backup:us-east-1:{account}:backup-vault:scratch"
+    assert can(account, ADMIN, ADMIN, "backup:DeleteBackupVault", other)

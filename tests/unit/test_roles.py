@@ -18,7 +18,7 @@ def trust_of(tmp_path: Path, github: dict[str, Any], environment: str) -> dict[s
     data = yaml.safe_load((REPO / "org.yaml").read_text())
     data["projects"][0]["deployment_role"]["trust"]["github"].update(github)
     (tmp_path / "org.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    for folder in ("scps", "templates"):
+    for folder in ("scps", "policies", "templates"):
         shutil.copytree(REPO / folder, tmp_path / folder)
     config = load_config(tmp_path / "org.yaml")
     for wanted in wanted_roles(config.spec, None, "123456789012", "o-abcdefghij", {}):
