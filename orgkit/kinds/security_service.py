@@ -289,7 +289,12 @@ class SecurityServiceKind(ResourceKind):
                     part.changes.append(Change(addr, self.kind, Action.CREATE, None, want))
                     continue
                 if have.account_id != want.account_id:
-                    continue  # another administrator: delegated_admin warns, nothing is moved
+                    part.warnings.append(
+                        f"{service} in {region} is administered from "
+                        f"{ctx.live.target_name(have.account_id)}, org.yaml says {email}: orgkit "
+                        "does not move a security service's administration (docs/security.md)"
+                    )
+                    continue
                 have = have.model_copy(
                     update={"account": want.account, "access_role": want.access_role}
                 )

@@ -131,6 +131,7 @@ def test_second_apply_makes_no_write_call(
 
 def test_out_of_band_changes_are_planned_back(sandbox: Sandbox, seed_dir: Path) -> None:
     config = seed_dir / "org.yaml"
+    edit_yaml(config, structure_only)  # hand changes to the structure: a move, an SCP
     apply(config)
     org = sandbox.client("organizations")
     tree = live_tree(sandbox)

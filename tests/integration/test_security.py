@@ -190,11 +190,16 @@ def test_a_different_administrator_is_a_warning_never_moved(
 
     def to_audit(data: dict[str, Any]) -> None:
         data["security"]["delegated_admins"]["config"] = "security-tooling@delatsi-llc.com"
+        data["security"]["delegated_admins"]["guardduty"] = "audit@delatsi-llc.com"
 
     edit_yaml(applied, to_audit)
     planned = replan(applied)
     assert planned.plan.empty
-    assert any(
-        "config is administered from audit@delatsi-llc.com" in w for w in planned.plan.warnings
-    ), planned.plan.warnings
+    warnings = planned.plan.warnings
+    assert any("config is administered from audit@delatsi-llc.com" in w for w in warnings)
+    for region in REGIONS:  # and GuardDuty in each region, by its own administrator list
+        assert any(
+            f"guardduty in {region} is administered from security-tooling@delatsi-llc.com" in w
+            for w in warnings
+        ), warnings
     assert ids["audit@delatsi-llc.com"] != ids["security-tooling@delatsi-llc.com"]
