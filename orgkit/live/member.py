@@ -35,13 +35,11 @@ class MemberSessions:
         self.sleep = sleep
         self._sessions: dict[tuple[str, str], boto3.Session] = {}
         self._no_source_identity: set[str] = set()  # role ARNs that refuse SetSourceIdentity
-        self._clients: dict[tuple[str, str, str], Any] = {}
+        self._clients: dict[tuple[str, str, str], Any] = {}  # (account, role, service@region)
         # One loader of botocore's service models for every member session: a session of its
         # own per account would parse the same JSON models again (about 60 ms per account and
         # service, CPU that a 1000-account read would spend 1000 times).
-        self._loader = botocore.session.get_session().get_component(
-            "data_loader"
-        )  # (account, role, service@region)
+        self._loader = botocore.session.get_session().get_component("data_loader")
         self._lock = threading.Lock()
 
     def client(
