@@ -560,9 +560,15 @@ def security_context(spec: OrgSpec) -> dict[str, str]:
     trail = spec.security.trail if spec.security is not None else None
     if trail is None:
         default = TrailSpec.model_fields["break_glass_role"].default
-        return {"trail_name": "", "log_archive_account": "", "break_glass_role": default}
+        return {
+            "trail_name": "",
+            "trail_stack_set": "",
+            "log_archive_account": "",
+            "break_glass_role": default,
+        }
     return {
         "trail_name": trail.name,
+        "trail_stack_set": trail.stack_set,
         "log_archive_account": trail.account.lower(),
         "break_glass_role": trail.break_glass_role,
     }

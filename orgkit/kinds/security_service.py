@@ -75,11 +75,7 @@ def read_setup(ctx: ReadContext, probe: Probe) -> ServiceSetup:
         raise aws_error(
             f"reading the {probe.service} administrator in {probe.region}", exc
         ) from exc
-    admins = [
-        a.get("AdminAccountId") or a.get("AccountId")
-        for a in listing.get("AdminAccounts", [])
-        if a.get("AdminStatus", a.get("Status", "ENABLED")) == "ENABLED"
-    ]
+    admins = _admins(listing)
     admin = probe.account_id if probe.account_id in admins else (admins[0] if admins else "")
     live = ServiceSetup(
         service=probe.service,
@@ -99,6 +95,16 @@ def read_setup(ctx: ReadContext, probe: Probe) -> ServiceSetup:
         return _read_securityhub(client, live, probe.aggregate)
     except (ClientError, BotoCoreError) as exc:
         raise aws_error(doing, exc) from exc
+
+
+def _admins(listing: dict[str, Any]) -> list[str]:
+    """The enabled administrators in a ListOrganizationAdminAccounts answer (GuardDuty says
+    AdminAccountId/AdminStatus, Security Hub AccountId/Status)."""
+    return [
+        str(a.get("AdminAccountId") or a.get("AccountId"))
+        for a in listing.get("AdminAccounts", [])
+        if a.get("AdminStatus", a.get("Status", "ENABLED")) == "ENABLED"
+    ]
 
 
 def _read_guardduty(client: Any, live: ServiceSetup) -> ServiceSetup:
@@ -173,9 +179,10 @@ def set_up(ctx: ApplyContext, change: Change) -> str:
     account_id, new = ctx.ids.account(after.account, after.account_id or None)
     done = []
     if before is None or before.account_id != account_id:
-        ctx.aws.client(after.service, after.region).enable_organization_admin_account(
-            AdminAccountId=account_id
-        )
+        management = ctx.aws.client(after.service, after.region)
+        # In the home region, delegated_admin designated it moments ago in this apply.
+        if account_id not in _admins(management.list_organization_admin_accounts()):
+            management.enable_organization_admin_account(AdminAccountId=account_id)
         done.append(f"administrator {account_id}")
     client = ctx.aws.members().client(
         account_id, after.access_role, after.service, new_account=new, region=after.region
@@ -201,7 +208,9 @@ def set_up(ctx: ApplyContext, change: Change) -> str:
         except ClientError as exc:
             if error_code(exc) not in NOT_ENABLED:
                 raise
-            client.enable_security_hub(EnableDefaultStandards=True)
+            # No default standards: they need AWS Config recording in every account, which
+            # orgkit does not set up, and they cost per check (docs/security.md).
+            client.enable_security_hub(EnableDefaultStandards=False)
         client.update_organization_configuration(AutoEnable=after.auto_enable == "true")
         done.append(f"auto-enable {after.auto_enable}")
         if after.aggregated_regions is not None:
@@ -311,6 +320,12 @@ class SecurityServiceKind(ResourceKind):
         who = after.account_id or "created by this apply"
         lines = [f"administered from {after.account} ({who}) in {after.region}"]
         before = change.old(ServiceSetup) if change.before is not None else None
+        if before is None:
+            lines.append(
+                "creates the administrator's detector if it has none"
+                if after.service == "guardduty"
+                else "enables Security Hub in the administrator if needed (no default standards)"
+            )
         for field in ("auto_enable", "finding_frequency", "aggregated_regions"):
             value = getattr(after, field)
             if value is None:

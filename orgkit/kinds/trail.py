@@ -134,10 +134,40 @@ def _resolved(ctx: ApplyContext, after: TrailState) -> tuple[str, str]:
     return bucket, key
 
 
+def check_destination(ctx: ApplyContext, source: TrailSource, bucket: str, key: str) -> None:
+    """Refuse a bucket or key that is not the Log Archive account's, in the home region: the
+    outputs come from a stack in that account, and the organization's logs must not follow
+    them anywhere else."""
+    account_id, new = ctx.ids.account(source.account, source.account_id or None)
+    parts = key.split(":")
+    if len(parts) < 6 or parts[2] != "kms" or (parts[3], parts[4]) != (source.region, account_id):
+        raise AwsError(
+            f"the trail's key {key!r} (output KmsKeyArn of stack set {source.stack_set}) is not "
+            f"a KMS key of the Log Archive account {account_id} in {source.region}; nothing "
+            "was changed",
+            hint="Check the stack instance's outputs in that account: only the StackSet "
+            "execution role should change its stack (protect-log-archive).",
+        )
+    s3 = ctx.aws.members().client(
+        account_id, source.access_role, "s3", new_account=new, region=source.region
+    )
+    try:
+        s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=account_id)
+    except ClientError as exc:
+        raise AwsError(
+            f"the trail's bucket {bucket!r} (output BucketName of stack set {source.stack_set}) "
+            f"is not a bucket of the Log Archive account {account_id} "
+            f"({error_code(exc)}); nothing was changed",
+            hint="Check the stack instance's outputs in that account.",
+        ) from exc
+
+
 def create(ctx: ApplyContext, change: Change) -> str:
     """CreateTrail (organization, multi-region, validation, KMS), then StartLogging."""
     after = change.new(TrailState)
     bucket, key = _resolved(ctx, after)
+    if after.source is not None:
+        check_destination(ctx, after.source, bucket, key)
     cloudtrail = ctx.aws.client("cloudtrail", after.region)
     arn = cloudtrail.create_trail(
         Name=after.name,
@@ -158,6 +188,8 @@ def update(ctx: ApplyContext, change: Change) -> str:
     """UpdateTrail with every property org.yaml wants; StartLogging if it was stopped."""
     before, after = change.old(TrailState), change.new(TrailState)
     bucket, key = _resolved(ctx, after)
+    if after.source is not None and (bucket, key) != (before.bucket, before.kms_key_id):
+        check_destination(ctx, after.source, bucket, key)
     cloudtrail = ctx.aws.client("cloudtrail", after.region)
     cloudtrail.update_trail(
         Name=after.name,

@@ -17,9 +17,9 @@ import pytest
 
 from orgkit import workflow
 from orgkit.live import AwsContext
-from orgkit.plan import Action
+from orgkit.plan import Action, PlanOptions
 from orgkit.sandbox.server import Sandbox
-from tests.helpers import account_ids, converged, edit_yaml, replan
+from tests.helpers import RecordingReporter, account_ids, converged, edit_yaml, replan
 
 REGIONS = ["us-east-1", "us-west-2"]
 PRINCIPALS = {
@@ -203,3 +203,38 @@ def test_a_different_administrator_is_a_warning_never_moved(
             for w in warnings
         ), warnings
     assert ids["audit@delatsi-llc.com"] != ids["security-tooling@delatsi-llc.com"]
+
+
+def test_a_trail_destination_outside_the_log_archive_account_is_refused(
+    sandbox: Sandbox, applied: Path
+) -> None:
+    """The trail follows the log-archive stack's outputs, but only to the Log Archive account's
+    own bucket and key: outputs edited to point elsewhere are refused, nothing changes."""
+    from orgkit.errors import AwsError
+
+    ids = account_ids(sandbox)
+    log_archive, audit = ids["log-archive@delatsi-llc.com"], ids["audit@delatsi-llc.com"]
+    elsewhere = sandbox.member_client(audit, "kms").create_key()["KeyMetadata"]["Arn"]
+    cfn = sandbox.member_client(log_archive, "cloudformation")
+    body = cfn.get_template(StackName="StackSet:log-archive")["TemplateBody"]
+    parameters = cfn.describe_stacks(StackName="StackSet:log-archive")["Stacks"][0]["Parameters"]
+    tampered = body.replace("Value: !GetAtt CloudTrailKey.Arn", f"Value: {elsewhere}")
+    assert tampered != body
+    cfn.update_stack(
+        StackName="StackSet:log-archive",
+        TemplateBody=tampered,
+        Parameters=[
+            {"ParameterKey": p["ParameterKey"], "ParameterValue": p["ParameterValue"]}
+            for p in parameters
+        ],
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    planned = replan(applied)
+    (change,) = [c for c in planned.plan.changes if c.kind == "trail"]
+    assert change.after is not None and change.after.dump()["kms_key_id"] == elsewhere
+    with pytest.raises(AwsError, match="is not a KMS key of the Log Archive account"):
+        workflow.run_apply(planned, AwsContext(), RecordingReporter(), PlanOptions())
+    (trail,) = sandbox.client("cloudtrail").describe_trails(trailNameList=["organization-trail"])[
+        "trailList"
+    ]
+    assert f":{log_archive}:" in trail["KmsKeyId"]  # unchanged
