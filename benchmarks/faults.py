@@ -42,6 +42,12 @@ class Quiet:
     def progress(self, change: object, message: str) -> None: ...
 
 
+def _error_line(output: str) -> str:
+    """The refused apply's error line (its output starts with the plan it showed)."""
+    lines = [line for line in output.splitlines() if "another apply is running" in line]
+    return (lines[0] if lines else output.splitlines()[0])[:150]
+
+
 def copy(folder: Path) -> Path:
     target = Path(tempfile.mkdtemp()) / "org"
     if folder == REPO:
@@ -134,7 +140,7 @@ def together(box: Sandbox) -> None:
     refused = [o for o in outputs if "another apply is running" in o]
     print(
         f"together: exit codes {codes}; refused {len(refused)} "
-        f"({refused[0].splitlines()[0][:150] if refused else 'none: the second came after'})"
+        f"({_error_line(refused[0]) if refused else 'none: the second came after'})"
     )
     print("  " + verdict(box, config))
 

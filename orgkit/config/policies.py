@@ -254,7 +254,11 @@ def load_document(
         if text is None:  # render_file returns text or an issue
             raise AssertionError("rendering returned neither text nor an issue")
     else:
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            byte = exc.object[exc.start]
+            return None, [ConfigIssue(display, None, "", f"not UTF-8 text (byte {byte:#04x})")]
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from orgkit.changes import Action, Change, Side, address
+from orgkit.changes import Action, Change, Finding, Side, address
 from orgkit.errors import AwsError
 from orgkit.kinds.base import (
     ApplyContext,
@@ -326,6 +326,19 @@ class TrailKind(ResourceKind):
     @property
     def handlers(self) -> Mapping[Action, BatchHandler]:
         return {Action.CREATE: one_at_a_time(create), Action.UPDATE: one_at_a_time(update)}
+
+    def finding(self, change: Change) -> Finding:
+        """The trail's properties only: where its bucket and key come from, and the tags it is
+        created with, are not part of what drifts."""
+
+        def shown(side: TrailState) -> dict[str, Any]:
+            return {k: v for k, v in side.dump().items() if k not in {"source", "tags"}}
+
+        after = shown(change.new(TrailState))
+        if change.action is Action.CREATE:
+            return Finding(change.address, self.kind, None, "missing", after, None)
+        before = shown(change.old(TrailState))
+        return Finding(change.address, self.kind, None, "changed", after, before)
 
     def describe(self, change: Change) -> list[str]:
         after = change.new(TrailState)

@@ -87,6 +87,9 @@ def render_file(
             "",
             f"template expression not allowed: {exc}",
         )
+    except UnicodeDecodeError as exc:  # the file (or one it includes) is not UTF-8
+        byte = exc.object[exc.start]
+        return None, ConfigIssue(display, None, "", f"not UTF-8 text (byte {byte:#04x})")
     except jinja2.UndefinedError as exc:
         return None, ConfigIssue(display, _template_line(exc, env, relative), "", str(exc))
     except jinja2.TemplateError as exc:

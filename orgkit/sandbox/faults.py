@@ -167,7 +167,9 @@ class FaultLayer:
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 layer.handle(self)
 
-            do_GET = do_POST  # noqa: N815
+            # Every method AWS's REST APIs use (S3's HeadBucket, GuardDuty's and Security Hub's
+            # PATCH, PUT and DELETE calls), not only the JSON and query protocols' POST.
+            do_GET = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_POST  # noqa: N815
 
         self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -205,12 +207,15 @@ class FaultLayer:
         status, headers, payload = self._forward(handler, body)
         payload = self._rewrite(operation, body, payload, json_protocol)
         handler.send_response(status)
+        head = handler.command == "HEAD"  # no body; the length is the upstream's
         for key, value in headers:
             if key.lower() not in ("content-length", "transfer-encoding", "connection"):
                 handler.send_header(key, value)
-        handler.send_header("Content-Length", str(len(payload)))
+        length = dict((k.lower(), v) for k, v in headers).get("content-length", "0")
+        handler.send_header("Content-Length", length if head else str(len(payload)))
         handler.end_headers()
-        handler.wfile.write(payload)
+        if not head:
+            handler.wfile.write(payload)
         if write and status < 300:
             self._written()
 

@@ -140,3 +140,20 @@ def test_an_unreachable_endpoint_is_said_while_retrying_and_named_at_the_end(
     )
     assert "Could not connect to the endpoint URL" in result.stderr
     assert f"The endpoint comes from AWS_ENDPOINT_URL={endpoint}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "file",
+    ["scps/deny-root-user.json", "policies/ai-opt-out.json", "scps/restrict-regions.json.j2"],
+)
+def test_a_policy_file_that_is_not_utf8_is_named(folder: Path, file: str) -> None:
+    """Beyond org.yaml: a policy file (plain or jinja2) with latin-1 bytes is an error naming
+    the file, not a traceback."""
+    path = folder / file
+    path.write_bytes(path.read_bytes().replace(b"{", '{ "Sid": "Zürich",'.encode("latin-1"), 1))
+    result = CliRunner().invoke(
+        cli, ["--config", str(folder / "org.yaml"), "validate", "--no-lint"], env=clean_env(folder)
+    )
+    assert "Traceback" not in result.output, result.output
+    assert result.exit_code == 1, result.output
+    assert f"{file}: not UTF-8 text (byte 0xfc)" in result.stderr, result.stderr

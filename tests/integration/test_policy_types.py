@@ -89,6 +89,7 @@ def test_apply_creates_and_attaches_every_type_where_org_yaml_says(
         "themisguard",
         "log-archive",
         "security-baseline",
+        "security-tooling",
     ]
     backup = policies_of_type(sandbox, "BACKUP_POLICY")["prod-backups"]["content"]
     rule = backup["plans"]["themisguard-stripe-tables"]["rules"]["daily"]

@@ -41,6 +41,7 @@ CONTEXT: dict[str, Any] = {
         "name": "DELATSI LLC",
         "management_account_id": "123456789012",
         "access_role": "OrganizationAccountAccessRole",
+        "home_region": "us-east-1",
         "tags": {"Owner": "platform@delatsi-llc.com"},
     },
     "security": {

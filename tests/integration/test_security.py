@@ -175,6 +175,13 @@ def test_hand_changes_to_each_piece_are_planned_back_and_drift(
 
     report = workflow.audit(applied, AwsContext())
     assert {f.address for f in report.findings} == {address for address, _ in expected}
+    (trail_finding,) = [f for f in report.findings if f.kind == "trail"]
+    differs = {
+        key
+        for key in trail_finding.expected
+        if trail_finding.expected[key] != trail_finding.actual.get(key)
+    }
+    assert differs == {"logging", "log_file_validation"}  # nothing but what was changed
 
     converged(applied)
     (status,) = [cloudtrail.get_trail_status(Name="organization-trail")]
