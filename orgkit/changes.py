@@ -8,6 +8,7 @@ module in :mod:`orgkit.kinds`; this module knows none of them.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar, TypeVar
@@ -168,6 +169,11 @@ def address(kind: str, *names: str) -> str:
     return f"{kind}[{inner}]"
 
 
+# The drift JSON's version: 1 was {"in_sync", "findings"}; 2 adds format_version, summary and
+# each finding's differs, and changes nothing that was there.
+DRIFT_FORMAT_VERSION = 2
+
+
 @dataclass(frozen=True)
 class Finding:
     """One difference between org.yaml and the live organization."""
@@ -179,9 +185,18 @@ class Finding:
     expected: Any
     actual: Any
     note: str = ""  # for the text view only (the kind's note); the JSON sides carry it already
+    detail: tuple[str, ...] = ()  # for the text view only: what differs, as plan describes it
+
+    @property
+    def differs(self) -> list[str]:
+        """The top-level fields whose expected and actual values differ (a changed finding)."""
+        if not isinstance(self.expected, dict) or not isinstance(self.actual, dict):
+            return []
+        keys = [*self.expected, *(k for k in self.actual if k not in self.expected)]
+        return [k for k in keys if self.expected.get(k) != self.actual.get(k)]
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract's finding object."""
+        """The JSON contract's finding object (``differs`` since drift format 2)."""
         return {
             "address": self.address,
             "kind": self.kind,
@@ -189,6 +204,7 @@ class Finding:
             "issue": self.issue,
             "expected": self.expected,
             "actual": self.actual,
+            "differs": self.differs,
         }
 
 
@@ -197,12 +213,28 @@ class DriftReport:
     """Every finding; in sync when there are none."""
 
     findings: tuple[Finding, ...]
+    # Account id -> name, for the text view's grouping (not part of the JSON).
+    account_names: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def in_sync(self) -> bool:
         """True when the organization matches org.yaml."""
         return not self.findings
 
+    def summary(self) -> dict[str, int]:
+        """Findings per issue."""
+        return {
+            issue: sum(1 for f in self.findings if f.issue == issue)
+            for issue in ("missing", "changed", "failed", "unmanaged")
+        }
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract: ``{"in_sync", "findings"}``."""
-        return {"in_sync": self.in_sync, "findings": [f.to_dict() for f in self.findings]}
+        """The JSON contract: ``{"format_version", "in_sync", "summary", "findings"}``
+        (``format_version``, ``summary`` and each finding's ``differs`` are additions to the
+        first form, ``{"in_sync", "findings"}``, which keeps its meaning)."""
+        return {
+            "format_version": DRIFT_FORMAT_VERSION,
+            "in_sync": self.in_sync,
+            "summary": self.summary(),
+            "findings": [f.to_dict() for f in self.findings],
+        }

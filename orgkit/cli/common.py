@@ -33,14 +33,26 @@ class Context:
         return AwsContext(profile=self.profile, region=self.region)
 
 
+# Without a terminal (CI logs, a pipe) rich would cut tables and trees at 80 columns; COLUMNS
+# still decides when set. Colour follows rich's rules (NO_COLOR, FORCE_COLOR, a terminal).
+UNCUT_WIDTH = 200
+
+
+def _width(stream: Any) -> int | None:
+    if os.environ.get("COLUMNS") or (hasattr(stream, "isatty") and stream.isatty()):
+        return None
+    return UNCUT_WIDTH
+
+
 def out() -> Console:
     """Where views go (stdout)."""
-    return Console(highlight=False, soft_wrap=True)  # long addresses stay on one line in logs
+    # soft_wrap: long addresses stay on one line in logs
+    return Console(highlight=False, soft_wrap=True, width=_width(sys.stdout))
 
 
 def err() -> Console:
     """Where messages and progress go (stderr), so --json stdout stays clean."""
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, width=_width(sys.stderr))
 
 
 def say_connection_retries() -> None:

@@ -8,6 +8,8 @@ deep-read findings read.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from orgkit.changes import DriftReport, Finding, Plan
 from orgkit.kinds import REGISTRY, kind_of
 from orgkit.live.model import LiveOrg
@@ -15,7 +17,10 @@ from orgkit.live.model import LiveOrg
 
 def drift(plan: Plan, live: LiveOrg) -> DriftReport:
     """Findings from a plan made with every destructive flag, and from each kind's deep read."""
-    findings = [kind_of(c.kind).finding(c) for c in (*plan.changes, *plan.held_back)]
+    findings = [
+        replace(kind_of(c.kind).finding(c), detail=tuple(kind_of(c.kind).describe(c)))
+        for c in (*plan.changes, *plan.held_back)
+    ]
     findings += [
         Finding(
             u.address,
@@ -29,4 +34,4 @@ def drift(plan: Plan, live: LiveOrg) -> DriftReport:
     ]
     for kind in REGISTRY.values():
         findings += kind.live_findings(live)
-    return DriftReport(tuple(findings))
+    return DriftReport(tuple(findings), {a.id: a.name for a in live.accounts})

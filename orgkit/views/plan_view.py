@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from orgkit.changes import Action, Change, DriftReport, Plan
+from orgkit.changes import Action, Change, DriftReport, Finding, Plan
 from orgkit.kinds import REGISTRY, kind_of
 from orgkit.kinds.base import FLAG_OPTIONS
 
@@ -71,26 +71,69 @@ def print_plan(console: Console, plan: Plan) -> None:
 
 
 ISSUE_STYLE = {"missing": "green", "changed": "yellow", "unmanaged": "dim", "failed": "red"}
+ISSUE_SYMBOL = {"missing": "+", "changed": "~", "unmanaged": "?", "failed": "!"}
+FIX = {
+    "missing": "fix: `orgkit apply` creates it; or take it out of org.yaml",
+    "changed": "fix: `orgkit apply` puts org.yaml's value back; or write the live value into "
+    "org.yaml to keep it",
+    "failed": "fix: see why above, then `orgkit apply` (it retries what is missing)",
+}
 
 
 def print_drift(console: Console, report: DriftReport) -> None:
-    """Print drift findings grouped by issue."""
+    """Print drift as a report: what differs and how to fix it, grouped by where it is (the
+    organization, then each account), unmanaged things apart."""
     if report.in_sync:
         console.print("[bold green]In sync.[/] Every account matches org.yaml.")
         return
-    for issue in ("failed", "changed", "missing", "unmanaged"):
-        found = [f for f in report.findings if f.issue == issue]
-        if not found:
-            continue
-        heading = f"{issue.capitalize()}: {len(found)}"
-        console.print(Text(heading, style=f"bold {ISSUE_STYLE[issue]}"))
-        for finding in found:
-            where = f"  (account {finding.account_id})" if finding.account_id else ""
+    managed = [f for f in report.findings if f.issue != "unmanaged"]
+    groups: dict[str | None, list[Finding]] = {}
+    for finding in managed:
+        groups.setdefault(finding.account_id, []).append(finding)
+    for account_id in sorted(groups, key=lambda a: (a is not None, _account(report, a))):
+        console.print(Text(_account(report, account_id), style="bold"))
+        for finding in groups[account_id]:
+            style = ISSUE_STYLE[finding.issue]
             note = f"  ({finding.note})" if finding.note else ""
-            console.print(Text(f"  {finding.address}{note}{where}", style=ISSUE_STYLE[issue]))
-            if issue == "failed":
-                console.print(Text(f"      {_short(finding.actual)}", style="dim"))
-    console.print(f"\n[bold]Drift:[/] {len(report.findings)} finding(s).")
+            symbol = ISSUE_SYMBOL[finding.issue]
+            console.print(Text(f"  {symbol} {finding.address}{note}", style=style))
+            lines = list(finding.detail)
+            if finding.issue == "failed":
+                lines.append(_short(finding.actual))
+            elif finding.issue == "changed" and not lines and finding.differs:
+                lines.append("differs: " + ", ".join(finding.differs))
+            for line in lines:
+                console.print(Text(f"      {line}", style=_detail_style(line)))
+            console.print(Text(f"      {FIX[finding.issue]}", style="dim"))
+        console.print()
+    unmanaged = [f for f in report.findings if f.issue == "unmanaged"]
+    if unmanaged:
+        console.print(
+            Text(f"Unmanaged (not in org.yaml, left alone): {len(unmanaged)}", style="bold dim")
+        )
+        for finding in unmanaged:
+            where = f"  ({_account(report, finding.account_id)})" if finding.account_id else ""
+            console.print(Text(f"  ? {finding.address}  {finding.actual}{where}", style="dim"))
+        console.print()
+    counts = ", ".join(f"{n} {issue}" for issue, n in report.summary().items() if n)
+    console.print(f"[bold]Drift:[/] {len(report.findings)} finding(s): {counts}.")
+
+
+def _account(report: DriftReport, account_id: str | None) -> str:
+    if account_id is None:
+        return "Organization"
+    name = report.account_names.get(account_id)
+    return f"Account {name} ({account_id})" if name else f"Account {account_id}"
+
+
+def _detail_style(line: str) -> str:
+    if line.startswith(("+++", "---")):
+        return "bold"
+    if line.startswith("+"):
+        return "green"
+    if line.startswith("-"):
+        return "red"
+    return "yellow"
 
 
 def _count(number: int, what: str, style: str) -> str:

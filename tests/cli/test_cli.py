@@ -200,7 +200,12 @@ def test_drift_exit_codes_and_json(sandbox: Sandbox, seed_dir: Path) -> None:
     assert run(config, "apply", "--yes").exit_code == 0
     in_sync = run(config, "drift", "--json")
     assert in_sync.exit_code == 0
-    assert json.loads(in_sync.stdout) == {"in_sync": True, "findings": []}
+    assert json.loads(in_sync.stdout) == {
+        "format_version": 2,
+        "in_sync": True,
+        "summary": {"missing": 0, "changed": 0, "failed": 0, "unmanaged": 0},
+        "findings": [],
+    }
 
     org = sandbox.client("organizations")
     root = org.list_roots()["Roots"][0]["Id"]
@@ -216,6 +221,16 @@ def test_drift_exit_codes_and_json(sandbox: Sandbox, seed_dir: Path) -> None:
         if o["Name"] == "Sandbox"
     )
     org.detach_policy(PolicyId=policy["Id"], TargetId=sandbox_ou["Id"])
+    prod = next(
+        a
+        for a in org.list_accounts()["Accounts"]
+        if a["Email"] == "themisguard-prod@delatsi-llc.com"
+    )
+    org.move_account(
+        AccountId=prod["Id"],
+        SourceParentId=org.list_parents(ChildId=prod["Id"])["Parents"][0]["Id"],
+        DestinationParentId=sandbox_ou["Id"],
+    )
 
     drifted = run(config, "drift", "--json")
     assert drifted.exit_code == 2
@@ -224,12 +239,30 @@ def test_drift_exit_codes_and_json(sandbox: Sandbox, seed_dir: Path) -> None:
     found = {(f["address"], f["issue"]) for f in report["findings"]}
     assert found == {
         ('policy_attachment["sandbox-cost-guard" -> "/Sandbox"]', "missing"),
+        ('account["themisguard-prod@delatsi-llc.com"]', "changed"),
         ('ou["/Shadow"]', "unmanaged"),
     }
+    assert report["summary"] == {"missing": 1, "changed": 1, "failed": 0, "unmanaged": 1}
     for finding in report["findings"]:
-        assert set(finding) == {"address", "kind", "account_id", "issue", "expected", "actual"}
+        assert set(finding) == {
+            "address",
+            "kind",
+            "account_id",
+            "issue",
+            "expected",
+            "actual",
+            "differs",
+        }
+    moved = next(f for f in report["findings"] if f["issue"] == "changed")
+    assert "ou" in moved["differs"] and "name" not in moved["differs"]
+    assert (moved["actual"]["ou"], moved["expected"]["ou"]) == ("/Sandbox", "/Production")
     human = run(config, "drift")
-    assert human.exit_code == 2 and "Missing: 1" in human.stdout
+    assert human.exit_code == 2
+    # Says what differs and how to fix it, grouped by account.
+    assert f"Account ThemisGuard Production ({prod['Id']})" in human.stdout
+    assert "ou: /Sandbox -> /Production" in human.stdout
+    assert "fix: `orgkit apply` puts org.yaml's value back" in human.stdout
+    assert "Drift: 3 finding(s): 1 missing, 1 changed, 1 unmanaged." in human.stdout
 
 
 def test_apply_without_stdin_refuses_cleanly(
