@@ -152,10 +152,10 @@ def test_hand_edits_and_detaches_of_rcp_tag_and_backup_policies_are_planned_back
     # drift says the same, with each policy's type, in text and in JSON.
     text = run(config, "drift")
     assert text.exit_code == 2, text.output
-    assert '  policy["data-perimeter"]  (RCP)\n' in text.stdout
-    assert '  policy["tagging"]  (tag policy)\n' in text.stdout
-    assert '  policy_attachment["prod-backups" -> "/Production"]  (backup policy)\n' in text.stdout
-    assert '  policy["someones-tags"]' in text.stdout
+    assert ' policy["data-perimeter"]  (RCP)\n' in text.stdout  # after the issue's symbol
+    assert ' policy["tagging"]  (tag policy)\n' in text.stdout
+    assert ' policy_attachment["prod-backups" -> "/Production"]  (backup policy)\n' in text.stdout
+    assert '  ? policy["someones-tags"]  tag policy' in text.stdout  # unmanaged, apart
     report = json.loads(run(config, "drift", "--json").stdout)
     findings = {f["address"]: f for f in report["findings"]}
     assert findings['policy["prod-backups"]']["issue"] == "changed"

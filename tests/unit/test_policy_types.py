@@ -583,8 +583,8 @@ def test_the_text_views_name_each_policy_type(tmp_path: Path) -> None:
     console = Console(record=True, width=200)
     print_drift(console, drift(result, live))
     text = console.export_text()
-    assert '  policy["tagging"]  (tag policy)\n' in text
-    assert '  policy_attachment["tagging" -> "app@example.com"]  (tag policy)\n' in text
+    assert '  + policy["tagging"]  (tag policy)\n' in text  # missing: +
+    assert '  + policy_attachment["tagging" -> "app@example.com"]  (tag policy)\n' in text
 
 
 def test_apply_resolves_policies_by_type_and_name() -> None:
