@@ -251,7 +251,9 @@ def drift_cmd(ctx: Context, as_json: bool, detect_stack_drift: bool) -> int:
     """Audit every account against org.yaml. Read-only; exit 2 when drift is found.
 
     Reports what is missing, changed or unmanaged, stack instances that are not CURRENT, and
-    instances CloudFormation found DRIFTED (run with --detect-stack-drift to refresh that).
+    instances CloudFormation found DRIFTED (run with --detect-stack-drift to refresh that):
+    what differs and how to fix it, by organization and by account. --json adds a summary and
+    each finding's differing fields (format 2).
     """
     console = err()
     report = workflow.audit(
