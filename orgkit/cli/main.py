@@ -304,6 +304,45 @@ def schema() -> None:
 cli.add_command(sandbox)
 
 
+def _after_the_command(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """A global option given after the command: it wins over the one given before."""
+    if value is not None and param.name is not None:
+        setattr(ctx.ensure_object(Context), param.name, value)
+
+
+def _global_options() -> list[click.Option]:
+    """--config, --profile and --region on every command too, as Terraform and the AWS CLI take
+    them: `orgkit plan --config other.yaml`. Shown in each command's --help."""
+    return [
+        click.Option(
+            ["--config"],
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            expose_value=False,
+            callback=_after_the_command,
+            help="The org.yaml to use (default org.yaml, or ORGKIT_CONFIG).",
+        ),
+        click.Option(
+            ["--profile"],
+            default=None,
+            expose_value=False,
+            callback=_after_the_command,
+            help="AWS profile (default: the standard chain).",
+        ),
+        click.Option(
+            ["--region"],
+            default=None,
+            expose_value=False,
+            callback=_after_the_command,
+            help="AWS region for regional APIs.",
+        ),
+    ]
+
+
+for _command in cli.commands.values():
+    _command.params.extend(_global_options())
+
+
 def main() -> None:
     """Console-script entry point."""
     cli.main(prog_name="orgkit")
