@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from orgkit.changes import Action, Change, Finding, Side, address
+from orgkit.config.models import OrgSpec
 from orgkit.errors import AwsError
 from orgkit.kinds.base import (
     ApplyContext,
@@ -89,6 +90,23 @@ def outputs(aws: AwsContext, source: TrailSource, account_id: str) -> dict[str, 
             return {}
         raise
     return {o["OutputKey"]: o["OutputValue"] for s in stacks for o in s.get("Outputs", [])}
+
+
+def trail_source(spec: OrgSpec, live: LiveOrg) -> TrailSource:
+    """Where org.yaml's trail takes its bucket and key from, with the Log Archive account as
+    live (``account_id`` empty until it exists)."""
+    declared = spec.security.trail if spec.security is not None else None
+    if declared is None:
+        raise AssertionError("a trail source without security.trail")
+    account = live.account_by_email.get(declared.account.lower())
+    spec_account = spec.account_by_email(declared.account)
+    return TrailSource(
+        stack_set=declared.stack_set,
+        account=declared.account.lower(),
+        account_id=account.id if account else "",
+        access_role=spec.access_role(spec_account) if spec_account else "",
+        region=spec.organization.home_region,
+    )
 
 
 def read_trail(aws: AwsContext, name: str, region: str) -> TrailState | None:
@@ -238,38 +256,15 @@ class TrailKind(ResourceKind):
         if spec.security is None or spec.security.trail is None:
             return live
         declared = spec.security.trail
-        region = spec.organization.home_region
-        account = live.account_by_email.get(declared.account.lower())
+        source = trail_source(spec, live)
+        stack_set = live.stack_set_by_name.get(declared.stack_set)
+        deployed = stack_set is not None and any(
+            (i.account_id, i.region) == (source.account_id, source.region)
+            for i in stack_set.instances
+        )
         try:
-            trail = read_trail(ctx.aws, declared.name, region)
-            found: dict[str, str] = {}
-            stack_set = live.stack_set_by_name.get(declared.stack_set)
-            instance = (
-                next(
-                    (
-                        i
-                        for i in stack_set.instances
-                        if account is not None and (i.account_id, i.region) == (account.id, region)
-                    ),
-                    None,
-                )
-                if stack_set is not None
-                else None
-            )
-            if account is not None and instance is not None:
-                spec_account = spec.account_by_email(declared.account)
-                role = spec.access_role(spec_account) if spec_account else ""
-                found = outputs(
-                    ctx.aws,
-                    TrailSource(
-                        stack_set=declared.stack_set,
-                        account=declared.account,
-                        account_id=account.id,
-                        access_role=role,
-                        region=region,
-                    ),
-                    account.id,
-                )
+            trail = read_trail(ctx.aws, declared.name, source.region)
+            found = outputs(ctx.aws, source, source.account_id) if deployed else {}
         except (ClientError, BotoCoreError) as exc:
             raise aws_error(f"reading the trail {declared.name}", exc) from exc
         state = {"trail": trail.dump() if trail else None, "outputs": found}
@@ -283,12 +278,10 @@ class TrailKind(ResourceKind):
         declared = security.trail
         state: dict[str, Any] = ctx.live.resources[KIND_NAME]
         found: dict[str, str] = state["outputs"]
-        region = ctx.spec.organization.home_region
-        account = ctx.live.account_by_email.get(declared.account.lower())
-        spec_account = ctx.spec.account_by_email(declared.account)
+        source = trail_source(ctx.spec, ctx.live)
         want = TrailState(
             name=declared.name,
-            region=region,
+            region=source.region,
             bucket=found.get("BucketName", UNKNOWN),
             kms_key_id=found.get("KmsKeyArn", UNKNOWN),
             organization=True,
@@ -296,13 +289,7 @@ class TrailKind(ResourceKind):
             log_file_validation=True,
             global_service_events=True,
             logging=True,
-            source=TrailSource(
-                stack_set=declared.stack_set,
-                account=declared.account.lower(),
-                account_id=account.id if account else "",
-                access_role=ctx.spec.access_role(spec_account) if spec_account else "",
-                region=region,
-            ),
+            source=source,
             tags=managed_tags(ctx.spec.organization.tags),
         )
         addr = address(self.kind, declared.name)
