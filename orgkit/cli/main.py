@@ -339,8 +339,15 @@ def _global_options() -> list[click.Option]:
     ]
 
 
-for _command in cli.commands.values():
-    _command.params.extend(_global_options())
+def _add_global_options(group: click.Group) -> None:
+    """Every command, and every command of a command group (``orgkit project add``)."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _add_global_options(command)
+        command.params.extend(_global_options())
+
+
+_add_global_options(cli)
 
 
 def main() -> None:

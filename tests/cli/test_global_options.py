@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -48,9 +49,20 @@ def test_plan_with_profile_and_region_after_the_command(
     assert planned.exit_code == 0, planned.output  # stack sets stay in the home region
 
 
-@pytest.mark.parametrize("command", sorted(cli.commands))
-def test_every_command_shows_the_global_options(command: str) -> None:
-    result = CliRunner().invoke(cli, [command, "--help"])
+def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command's words, a command group's subcommands included (``project add``)."""
+    paths: list[tuple[str, ...]] = []
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            paths.extend(_command_paths(command, (*prefix, name)))
+        else:
+            paths.append((*prefix, name))
+    return paths
+
+
+@pytest.mark.parametrize("command", _command_paths(cli), ids=" ".join)
+def test_every_command_shows_the_global_options(command: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(cli, [*command, "--help"])
     assert result.exit_code == 0, result.output
     for option in ("--config", "--profile", "--region"):
         assert option in result.output, (command, option)
