@@ -25,6 +25,7 @@ from orgkit.cli.common import (
     out,
     say_connection_retries,
 )
+from orgkit.cli.project import project
 from orgkit.cli.sandbox import sandbox
 from orgkit.config.models import OrgSpec
 from orgkit.names import POLICY_TYPES
@@ -302,6 +303,7 @@ def schema() -> None:
 
 
 cli.add_command(sandbox)
+cli.add_command(project)
 
 
 def _after_the_command(ctx: click.Context, param: click.Parameter, value: Any) -> None:
