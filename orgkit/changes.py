@@ -169,9 +169,11 @@ def address(kind: str, *names: str) -> str:
     return f"{kind}[{inner}]"
 
 
-# The drift JSON's version: 1 was {"in_sync", "findings"}; 2 adds format_version, summary and
-# each finding's differs, and changes nothing that was there.
-DRIFT_FORMAT_VERSION = 2
+# The drift JSON's version: 1 was {"in_sync", "findings"}; 2 added format_version, summary and
+# each finding's differs; 3: a changed finding's expected/actual carry only the fields that
+# differ (`drift --json --whole` keeps them all), and in_sync is true when only unmanaged
+# things are found (they never were differences in a plan).
+DRIFT_FORMAT_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -195,31 +197,50 @@ class Finding:
         keys = [*self.expected, *(k for k in self.actual if k not in self.expected)]
         return [k for k in keys if self.expected.get(k) != self.actual.get(k)]
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON contract's finding object (``differs`` since drift format 2)."""
+    def to_dict(self, *, whole: bool = False) -> dict[str, Any]:
+        """The JSON contract's finding object. A ``changed`` finding's ``expected`` and
+        ``actual`` carry only the fields that differ (drift format 3); ``whole`` keeps every
+        field (format 2's content). ``differs`` since format 2."""
+        expected, actual = self.expected, self.actual
+        differs = self.differs
+        if differs and not whole:
+            expected = {k: v for k, v in expected.items() if k in differs}
+            actual = {k: v for k, v in actual.items() if k in differs}
         return {
             "address": self.address,
             "kind": self.kind,
             "account_id": self.account_id,
             "issue": self.issue,
-            "expected": self.expected,
-            "actual": self.actual,
-            "differs": self.differs,
+            "expected": expected,
+            "actual": actual,
+            "differs": differs,
         }
 
 
 @dataclass(frozen=True)
 class DriftReport:
-    """Every finding; in sync when there are none."""
+    """Every finding. In sync when nothing org.yaml declares differs: unmanaged things are
+    reported but, like in a plan, are not differences (apply's "matches org.yaml" and drift's
+    verdict agree)."""
 
     findings: tuple[Finding, ...]
     # Account id -> name, for the text view's grouping (not part of the JSON).
     account_names: Mapping[str, str] = field(default_factory=dict)
 
     @property
+    def managed(self) -> tuple[Finding, ...]:
+        """The findings about what org.yaml declares."""
+        return tuple(f for f in self.findings if f.issue != "unmanaged")
+
+    @property
+    def unmanaged(self) -> tuple[Finding, ...]:
+        """What is live but not declared."""
+        return tuple(f for f in self.findings if f.issue == "unmanaged")
+
+    @property
     def in_sync(self) -> bool:
-        """True when the organization matches org.yaml."""
-        return not self.findings
+        """True when everything org.yaml declares matches (unmanaged things aside)."""
+        return not self.managed
 
     def summary(self) -> dict[str, int]:
         """Findings per issue."""
@@ -228,13 +249,12 @@ class DriftReport:
             for issue in ("missing", "changed", "failed", "unmanaged")
         }
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, whole: bool = False) -> dict[str, Any]:
         """The JSON contract: ``{"format_version", "in_sync", "summary", "findings"}``
-        (``format_version``, ``summary`` and each finding's ``differs`` are additions to the
-        first form, ``{"in_sync", "findings"}``, which keeps its meaning)."""
+        (additions to the first form, ``{"in_sync", "findings"}``: see DRIFT_FORMAT_VERSION)."""
         return {
             "format_version": DRIFT_FORMAT_VERSION,
             "in_sync": self.in_sync,
             "summary": self.summary(),
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": [f.to_dict(whole=whole) for f in self.findings],
         }

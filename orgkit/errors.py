@@ -6,6 +6,8 @@ bug and is shown with its traceback.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -64,3 +66,9 @@ class AccountCreationError(AwsError):
 
 class Interrupted(OrgkitError):
     """The user stopped orgkit (Ctrl-C) between two steps: what was done is said."""
+
+
+def did_you_mean(value: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` when a known value is close to ``value``; else empty."""
+    close = difflib.get_close_matches(value, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -27,7 +27,7 @@ from orgkit.kinds.base import FLAG_OPTIONS, PlanOptions, ReadContext
 from orgkit.kinds.stack_set import STACK_SET, detect_drift, stack_set_of
 from orgkit.live import AwsContext, LiveOrg, read_organization
 from orgkit.plan import plan
-from orgkit.plan.drift import drift
+from orgkit.plan.drift import DriftScope, drift, scoped
 from orgkit.render.templates import RenderedTemplate, lint
 from orgkit.views.plan_view import plan_json
 
@@ -391,10 +391,12 @@ def audit(
     aws: AwsContext,
     *,
     detect_stack_drift: bool = False,
+    scope: DriftScope | None = None,
     progress: Callable[[str], None] = lambda message: None,
 ) -> DriftReport:
-    """``orgkit drift``: the plan's comparison with every destructive flag, as findings; with
-    ``detect_stack_drift``, CloudFormation drift detection runs first on the stack sets."""
+    """``orgkit drift``: the plan's comparison with every destructive flag, as findings, kept
+    to ``scope``; with ``detect_stack_drift``, CloudFormation drift detection runs first on the
+    stack sets."""
     if detect_stack_drift:
         config = load_config(config_path)
         read_organization_as_manager(config, aws)
@@ -407,4 +409,5 @@ def audit(
     planned = make_plan(
         config_path, aws, PlanOptions(allow_destroy=True, allow_close_accounts=True)
     )
-    return drift(planned.plan, planned.live)
+    report = drift(planned.plan, planned.live)
+    return scoped(report, scope or DriftScope(), planned.config.spec, planned.live)

@@ -28,8 +28,10 @@ from orgkit.cli.common import (
 from orgkit.cli.project import project
 from orgkit.cli.sandbox import sandbox
 from orgkit.config.models import OrgSpec
+from orgkit.kinds import REGISTRY
 from orgkit.names import POLICY_TYPES
 from orgkit.plan import PlanOptions
+from orgkit.plan.drift import DriftScope
 from orgkit.views.plan_view import plan_json, print_drift, print_plan
 
 
@@ -242,32 +244,80 @@ def apply_cmd(
 @cli.command("drift")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @click.option(
+    "--whole",
+    is_flag=True,
+    help="With --json: every field of a changed finding's expected and actual, not only the "
+    "fields that differ.",
+)
+@click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    metavar="NAME|EMAIL|ID",
+    help="Only findings of this account (repeatable).",
+)
+@click.option(
+    "--ou",
+    "ous",
+    multiple=True,
+    metavar="PATH",
+    help="Only findings under this OU, e.g. /Production, its sub-OUs included (repeatable).",
+)
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(sorted(REGISTRY)),
+    help="Only findings of this kind (repeatable).",
+)
+@click.option(
+    "--fail-on-unmanaged",
+    is_flag=True,
+    help="Exit 2 when something live is not in org.yaml, even if everything declared matches.",
+)
+@click.option(
     "--detect-stack-drift",
     is_flag=True,
     help="First run CloudFormation drift detection on every declared stack set "
     "(changes no resource; takes minutes on large sets).",
 )
 @click.pass_obj
-def drift_cmd(ctx: Context, as_json: bool, detect_stack_drift: bool) -> int:
+def drift_cmd(
+    ctx: Context,
+    as_json: bool,
+    whole: bool,
+    accounts: tuple[str, ...],
+    ous: tuple[str, ...],
+    kinds: tuple[str, ...],
+    fail_on_unmanaged: bool,
+    detect_stack_drift: bool,
+) -> int:
     """Audit every account against org.yaml. Read-only; exit 2 when drift is found.
 
-    Reports what is missing, changed or unmanaged, stack instances that are not CURRENT, and
+    Reports what is missing, changed or failed, stack instances that are not CURRENT, and
     instances CloudFormation found DRIFTED (run with --detect-stack-drift to refresh that):
-    what differs and how to fix it, by organization and by account. --json adds a summary and
-    each finding's differing fields (format 2).
+    what differs and how to fix it, by organization and by account. What is live but not in
+    org.yaml is listed apart and exits 2 only with --fail-on-unmanaged. --json adds a summary
+    and, per finding, only the fields that differ (format 3).
     """
     console = err()
     report = workflow.audit(
         ctx.config,
         ctx.aws(),
         detect_stack_drift=detect_stack_drift,
+        scope=DriftScope(accounts=accounts, ous=ous, kinds=kinds),
         progress=lambda message: console.print(f"  [dim]{message}[/]"),
     )
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2))
+        click.echo(json.dumps(report.to_dict(whole=whole), indent=2))
     else:
+        if accounts or ous or kinds:
+            limits = [f"--{o} {v}" for o, vs in (("account", accounts), ("ou", ous)) for v in vs]
+            console.print(f"[dim]Only findings within: {escape(' '.join(limits + list(kinds)))}[/]")
         print_drift(out(), report)
-    return EXIT_OK if report.in_sync else EXIT_CHANGES
+    if not report.in_sync or (fail_on_unmanaged and report.unmanaged):
+        return EXIT_CHANGES
+    return EXIT_OK
 
 
 @cli.command()

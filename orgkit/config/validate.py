@@ -10,7 +10,7 @@ from orgkit.config.models import OrgSpec, ou_depth
 from orgkit.config.policies import PolicyDocument
 from orgkit.config.source import Loc, format_loc
 from orgkit.config.stacksets import ALERT_EMAIL_PARAMETER, resolve_targets
-from orgkit.errors import ConfigIssue
+from orgkit.errors import ConfigIssue, did_you_mean
 from orgkit.names import POLICY_TYPE_BY_NAME, POLICY_TYPES, ROOT_PATH
 
 Report = Callable[[Loc, str], None]
@@ -64,7 +64,7 @@ def check_semantics(spec: OrgSpec, policies: dict[str, PolicyDocument], report: 
                 f"account email longer than {quotas.account_email_max_length} characters",
             )
         if account.ou != ROOT_PATH and account.ou not in ou_state:
-            report((*loc, "ou"), f"unknown OU {account.ou!r}{_suggest(account.ou, ou_state)}")
+            report((*loc, "ou"), f"unknown OU {account.ou!r}{did_you_mean(account.ou, ou_state)}")
         elif account.state == "active" and ou_state.get(account.ou) == "absent":
             report((*loc, "ou"), f"OU {account.ou!r} is absent but holds this account")
         elif account.state == "closed" and ou_state.get(account.ou) == "absent":
@@ -77,7 +77,7 @@ def check_semantics(spec: OrgSpec, policies: dict[str, PolicyDocument], report: 
             report(
                 (*loc, "project"),
                 f"unknown project {account.project!r}"
-                f"{_suggest(account.project, [p.name for p in spec.projects])}",
+                f"{did_you_mean(account.project, [p.name for p in spec.projects])}",
             )
         if (
             spec.budgets is not None
@@ -116,7 +116,9 @@ def check_semantics(spec: OrgSpec, policies: dict[str, PolicyDocument], report: 
     for loc, names_list, live in targets:
         for index, name in enumerate(names_list):
             if name not in declared_policies:
-                report((*loc, index), f"unknown policy {name!r}{_suggest(name, declared_policies)}")
+                report(
+                    (*loc, index), f"unknown policy {name!r}{did_you_mean(name, declared_policies)}"
+                )
             elif live and name not in present_policies:
                 report((*loc, index), f"policy {name!r} is absent but still attached here")
         for name, count in Counter(names_list).items():
@@ -261,13 +263,6 @@ def _check_policies(spec: OrgSpec, policies: dict[str, PolicyDocument], report: 
     return set(names)
 
 
-def _suggest(value: str, known: Any) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(value, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def issue_at(file: str, lines: Any, loc: Loc, message: str) -> ConfigIssue:
     """A ConfigIssue for a location in org.yaml."""
     return ConfigIssue(file, lines.line(loc), format_loc(loc), message)
@@ -291,19 +286,20 @@ def check_stack_sets(spec: OrgSpec, templates: dict[str, Any], report: Report) -
             # The template names its resources after the project: a typo would rename them all.
             report(
                 (*loc, "project"),
-                f"unknown project {stack_set.project!r}{_suggest(stack_set.project, projects)}",
+                f"unknown project {stack_set.project!r}{did_you_mean(stack_set.project, projects)}",
             )
         targets = stack_set.targets
         for i, path in enumerate(targets.ous):
             if path not in ou_paths:
                 report(
-                    (*loc, "targets", "ous", i), f"unknown OU {path!r}{_suggest(path, ou_paths)}"
+                    (*loc, "targets", "ous", i),
+                    f"unknown OU {path!r}{did_you_mean(path, ou_paths)}",
                 )
         for i, name in enumerate(targets.projects):
             if name not in projects:
                 report(
                     (*loc, "targets", "projects", i),
-                    f"unknown project {name!r}{_suggest(name, projects)}",
+                    f"unknown project {name!r}{did_you_mean(name, projects)}",
                 )
         for i, email in enumerate(targets.accounts):
             if email.lower() not in emails:
@@ -343,14 +339,14 @@ def check_stack_sets(spec: OrgSpec, templates: dict[str, Any], report: Report) -
             if key not in declared:
                 report(
                     (*loc, "parameters", key),
-                    f"the template has no parameter {key!r}{_suggest(key, declared)}",
+                    f"the template has no parameter {key!r}{did_you_mean(key, declared)}",
                 )
         for environment, values in stack_set.environment_parameters.items():
             for key in values:
                 if key not in declared:
                     report(
                         (*loc, "environment_parameters", environment.value, key),
-                        f"the template has no parameter {key!r}{_suggest(key, declared)}",
+                        f"the template has no parameter {key!r}{did_you_mean(key, declared)}",
                     )
         given = set(stack_set.parameters) | {"Environment"}
         if spec.alerts is not None:
@@ -391,7 +387,7 @@ def check_security(spec: OrgSpec, templates: dict[str, Any], report: Report) -> 
         if email.lower() not in active:
             report(
                 ("security", "delegated_admins", service),
-                f"{email} is not an active account in org.yaml{_suggest(email, known)}",
+                f"{email} is not an active account in org.yaml{did_you_mean(email, known)}",
             )
     trail = security.trail
     if trail is None:
@@ -399,7 +395,8 @@ def check_security(spec: OrgSpec, templates: dict[str, Any], report: Report) -> 
     if trail.account.lower() not in active:
         report(
             ("security", "trail", "account"),
-            f"{trail.account} is not an active account in org.yaml{_suggest(trail.account, known)}",
+            f"{trail.account} is not an active account in org.yaml"
+            + did_you_mean(trail.account, known),
         )
         return
     names = [s.name for s in spec.stack_sets if s.state != "absent"]
@@ -407,7 +404,7 @@ def check_security(spec: OrgSpec, templates: dict[str, Any], report: Report) -> 
     if stack_set is None or stack_set.state == "absent":
         report(
             ("security", "trail", "stack_set"),
-            f"no stack set {trail.stack_set!r} in org.yaml{_suggest(trail.stack_set, names)}",
+            f"no stack set {trail.stack_set!r} in org.yaml{did_you_mean(trail.stack_set, names)}",
         )
         return
     targets = {a.email.lower() for a in resolve_targets(spec, stack_set)}

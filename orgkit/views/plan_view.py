@@ -83,12 +83,8 @@ FIX = {
 def print_drift(console: Console, report: DriftReport) -> None:
     """Print drift as a report: what differs and how to fix it, grouped by where it is (the
     organization, then each account), unmanaged things apart."""
-    if report.in_sync:
-        console.print("[bold green]In sync.[/] Every account matches org.yaml.")
-        return
-    managed = [f for f in report.findings if f.issue != "unmanaged"]
     groups: dict[str | None, list[Finding]] = {}
-    for finding in managed:
+    for finding in report.managed:
         groups.setdefault(finding.account_id, []).append(finding)
     for account_id in sorted(groups, key=lambda a: (a is not None, _account(report, a))):
         console.print(Text(_account(report, account_id), style="bold"))
@@ -106,7 +102,7 @@ def print_drift(console: Console, report: DriftReport) -> None:
                 console.print(Text(f"      {line}", style=_detail_style(line)))
             console.print(Text(f"      {FIX[finding.issue]}", style="dim"))
         console.print()
-    unmanaged = [f for f in report.findings if f.issue == "unmanaged"]
+    unmanaged = report.unmanaged
     if unmanaged:
         console.print(
             Text(f"Unmanaged (not in org.yaml, left alone): {len(unmanaged)}", style="bold dim")
@@ -115,6 +111,10 @@ def print_drift(console: Console, report: DriftReport) -> None:
             where = f"  ({_account(report, finding.account_id)})" if finding.account_id else ""
             console.print(Text(f"  ? {finding.address}  {finding.actual}{where}", style="dim"))
         console.print()
+    if report.in_sync:
+        aside = f" ({len(unmanaged)} unmanaged, listed above)" if unmanaged else ""
+        console.print(f"[bold green]In sync.[/] Everything org.yaml declares matches{aside}.")
+        return
     counts = ", ".join(f"{n} {issue}" for issue, n in report.summary().items() if n)
     console.print(f"[bold]Drift:[/] {len(report.findings)} finding(s): {counts}.")
 

@@ -201,7 +201,7 @@ def test_drift_exit_codes_and_json(sandbox: Sandbox, seed_dir: Path) -> None:
     in_sync = run(config, "drift", "--json")
     assert in_sync.exit_code == 0
     assert json.loads(in_sync.stdout) == {
-        "format_version": 2,
+        "format_version": 3,
         "in_sync": True,
         "summary": {"missing": 0, "changed": 0, "failed": 0, "unmanaged": 0},
         "findings": [],
@@ -254,8 +254,35 @@ def test_drift_exit_codes_and_json(sandbox: Sandbox, seed_dir: Path) -> None:
             "differs",
         }
     moved = next(f for f in report["findings"] if f["issue"] == "changed")
-    assert "ou" in moved["differs"] and "name" not in moved["differs"]
+    assert moved["differs"] == ["ou", "parent_id"]  # the live side names the parent's id
+    # Only what differs (format 3); --whole keeps every field.
+    assert moved["expected"] == {"ou": "/Production"}
+    assert moved["actual"] == {"ou": "/Sandbox", "parent_id": moved["actual"]["parent_id"]}
     assert (moved["actual"]["ou"], moved["expected"]["ou"]) == ("/Sandbox", "/Production")
+    whole = json.loads(run(config, "drift", "--json", "--whole").stdout)
+    whole_moved = next(f for f in whole["findings"] if f["issue"] == "changed")
+    assert {"email", "id", "ou"} <= set(whole_moved["expected"])
+    assert whole_moved["expected"]["email"] == "themisguard-prod@delatsi-llc.com"
+
+    def addresses(*args: str) -> set[str]:
+        result = run(config, "drift", "--json", *args)
+        in_sync = json.loads(result.stdout)["in_sync"]
+        assert result.exit_code == (0 if in_sync else 2), result.output
+        return {f["address"] for f in json.loads(result.stdout)["findings"]}
+
+    account = 'account["themisguard-prod@delatsi-llc.com"]'
+    attachment = 'policy_attachment["sandbox-cost-guard" -> "/Sandbox"]'
+    assert addresses("--account", "ThemisGuard Production") == {account}
+    assert addresses("--account", prod["Id"]) == {account}
+    assert addresses("--ou", "/Sandbox") == {account, attachment}  # moved there: in both OUs
+    assert addresses("--ou", "/Production") == {account}
+    assert addresses("--kind", "ou") == {'ou["/Shadow"]'}  # unmanaged only: exit 0
+    assert addresses("--kind", "policy_attachment", "--kind", "account") == {account, attachment}
+    assert addresses("--ou", "/Sandbox", "--kind", "policy_attachment") == {attachment}
+    unknown = run(config, "drift", "--account", "ThemisGuard Prod")
+    assert unknown.exit_code == 1
+    assert "did you mean 'ThemisGuard Production'?" in unknown.stderr
+    assert run(config, "drift", "--ou", "/Nowhere").exit_code == 1
     human = run(config, "drift")
     assert human.exit_code == 2
     # Says what differs and how to fix it, grouped by account.
@@ -263,6 +290,17 @@ def test_drift_exit_codes_and_json(sandbox: Sandbox, seed_dir: Path) -> None:
     assert "ou: /Sandbox -> /Production" in human.stdout
     assert "fix: `orgkit apply` puts org.yaml's value back" in human.stdout
     assert "Drift: 3 finding(s): 1 missing, 1 changed, 1 unmanaged." in human.stdout
+
+    # Only the unmanaged OU is left: in sync (as apply would say), unless asked to fail on it.
+    assert run(config, "apply", "--yes").exit_code == 0
+    unmanaged_only = run(config, "drift", "--json")
+    assert unmanaged_only.exit_code == 0, unmanaged_only.output
+    assert json.loads(unmanaged_only.stdout)["in_sync"] is True
+    assert json.loads(unmanaged_only.stdout)["summary"]["unmanaged"] == 1
+    assert run(config, "drift", "--fail-on-unmanaged").exit_code == 2
+    text = run(config, "drift")
+    assert 'ou["/Shadow"]' in text.stdout
+    assert "In sync. Everything org.yaml declares matches (1 unmanaged" in text.stdout
 
 
 def test_apply_without_stdin_refuses_cleanly(
