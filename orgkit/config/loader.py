@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from orgkit.config.models import ROLE_NAME_PATTERN, OrgSpec, StackSetSpec
 from orgkit.config.policies import PolicyDocument, load_document, load_policy, security_context
 from orgkit.config.source import LineMap, Loc, read_yaml
 from orgkit.config.validate import check_security, check_semantics, check_stack_sets, issue_at
-from orgkit.errors import ConfigError, ConfigIssue
+from orgkit.errors import ConfigError, ConfigIssue, OrgkitError, did_you_mean
 from orgkit.render.jinja import environment
 from orgkit.render.templates import RenderedTemplate, render_template
 
@@ -56,6 +56,14 @@ def load_config(path: str | Path) -> Config:
     issue."""
     path = Path(path)
     display = str(path)
+    if not path.exists():
+        folder = path.parent.resolve()
+        raise OrgkitError(
+            f"no {path.name} in {folder}" + ("" if path.parent.exists() else " (no such folder)"),
+            hint="Run orgkit in the folder that holds org.yaml, or name it with --config PATH "
+            "(or the ORGKIT_CONFIG variable); `orgkit import` writes one from an existing "
+            "organization.",
+        )
     source = read_yaml(path, display)
     if not isinstance(source.data, dict):
         raise ConfigError([ConfigIssue(display, 1, "", "org.yaml must be a mapping")])
@@ -164,7 +172,7 @@ def _pydantic_issue(file: str, lines: LineMap, error: Any) -> ConfigIssue:
     loc = tuple(error["loc"])
     message = error["msg"]
     if error["type"] == "extra_forbidden":
-        message = "unknown field"
+        message = "unknown field" + did_you_mean(str(loc[-1]), _fields_at(OrgSpec, loc[:-1]))
     elif error["type"] == "missing":
         message = "required field is missing"
     elif error["type"] == "literal_error" or error["type"] == "enum":
@@ -180,3 +188,34 @@ def _pydantic_issue(file: str, lines: LineMap, error: Any) -> ConfigIssue:
     elif loc and loc[-1] == "management_account_id" and error["type"] == "string_type":
         message = f'{message}: write the id in quotes, e.g. "012345678901"'
     return issue_at(file, lines, loc, message)
+
+
+def _fields_at(model: Any, loc: Loc) -> list[str]:
+    """The field names of the model found at ``loc`` below ``model`` (empty if none is)."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, int) or not _is_model(current):
+            continue
+        field_info = current.model_fields.get(part)
+        if field_info is None:
+            return []
+        current = field_info.annotation
+    current = _unwrap(current)
+    return list(current.model_fields) if _is_model(current) else []
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model inside ``X | None``, ``list[X]``, ``dict[K, X]`` or ``Annotated[X, ...]``."""
+    for _ in range(5):
+        if _is_model(annotation):
+            return annotation
+        candidates = [a for a in get_args(annotation) if a is not type(None)]
+        if not candidates:
+            return annotation
+        annotation = next((a for a in candidates if _is_model(_unwrap(a))), candidates[-1])
+    return annotation

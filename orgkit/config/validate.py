@@ -265,7 +265,7 @@ def _check_policies(spec: OrgSpec, policies: dict[str, PolicyDocument], report: 
 
 def issue_at(file: str, lines: Any, loc: Loc, message: str) -> ConfigIssue:
     """A ConfigIssue for a location in org.yaml."""
-    return ConfigIssue(file, lines.line(loc), format_loc(loc), message)
+    return ConfigIssue(file, lines.line(loc), format_loc(loc, lines), message)
 
 
 def check_stack_sets(spec: OrgSpec, templates: dict[str, Any], report: Report) -> None:

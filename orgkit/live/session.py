@@ -17,6 +17,7 @@ from typing import Any, cast
 
 import boto3
 import botocore.config
+import botocore.session
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -24,10 +25,11 @@ from botocore.exceptions import (
     ConnectTimeoutError,
     EndpointConnectionError,
     NoCredentialsError,
+    ProfileNotFound,
 )
 
 from orgkit import __version__
-from orgkit.errors import AwsError, WrongOrganizationError
+from orgkit.errors import AwsError, WrongOrganizationError, did_you_mean
 
 MAX_ATTEMPTS = 10
 # Standard mode: throttling errors (TooManyRequestsException, ThrottlingException, ...), 5xx and
@@ -40,6 +42,18 @@ RETRY_CONFIG = botocore.config.Config(
     user_agent_extra=f"orgkit/{__version__}",
     max_pool_connections=20,
     connect_timeout=5,  # an unreachable endpoint is said within seconds, not after a minute
+)
+# STS's answers to credentials that are wrong, expired or not valid in this partition.
+REJECTED_CREDENTIALS = frozenset(
+    {
+        "InvalidClientTokenId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "UnrecognizedClientException",
+        "InvalidAccessKeyId",
+        "AuthFailure",
+    }
 )
 CONNECTION_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ConnectionClosedError)
 _connection_notice: list[Callable[[str], None]] = []
@@ -140,6 +154,20 @@ class AwsContext:
     def __init__(self, profile: str | None = None, region: str | None = None) -> None:
         try:
             self.session = boto3.Session(profile_name=profile, region_name=region)
+        except ProfileNotFound:
+            known = botocore.session.Session().available_profiles
+            name = profile or os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
+            variable = "AWS_PROFILE" if os.environ.get("AWS_PROFILE") else "AWS_DEFAULT_PROFILE"
+            source = "" if profile else f" (from {variable})"
+            raise AwsError(
+                f"no AWS profile named {name!r}{source}{did_you_mean(name or '', known)}",
+                hint=(
+                    f"Profiles in ~/.aws/config and credentials: {', '.join(sorted(known))}."
+                    if known
+                    else "No profiles are configured (~/.aws/config)."
+                )
+                + " Create one with `aws configure` or `aws configure sso`.",
+            ) from None
         except BotoCoreError as exc:
             raise AwsError(f"cannot open AWS session: {exc}") from exc
         self.region = self.session.region_name or "us-east-1"
@@ -191,6 +219,15 @@ class AwsContext:
                     hint="Set AWS_PROFILE or pass --profile, or run `orgkit sandbox --serve`.",
                 ) from exc
             except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "")
+                if code in REJECTED_CREDENTIALS:
+                    raise AwsError(
+                        f"AWS rejected the credentials ({code})",
+                        hint="They are wrong, expired or for another partition: refresh them "
+                        "(`aws sso login`, or new keys), check AWS_PROFILE/--profile and "
+                        "AWS_ACCESS_KEY_ID, then run `aws sts get-caller-identity` to see "
+                        "who they are.",
+                    ) from None
                 raise AwsError(f"cannot identify the caller: {exc}") from exc
             except RuntimeError as exc:  # botocore: refreshed credentials still expired
                 raise AwsError(

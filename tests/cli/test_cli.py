@@ -99,7 +99,7 @@ def test_saved_plan_round_trip_and_refusal(sandbox: Sandbox, seed_dir: Path) -> 
     [
         (
             lambda d: d["accounts"][0].update(email="not-an-email"),
-            "org.yaml:{line}: accounts[0].email:",
+            'org.yaml:{line}: accounts["Log Archive"].email:',
         ),
         (lambda d: d["accounts"][1].update(ou="/Prod"), "unknown OU '/Prod'"),
         (lambda d: d["organization"].update(colour="blue"), "organization.colour: unknown field"),

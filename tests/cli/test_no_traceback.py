@@ -68,7 +68,7 @@ CASES: dict[str, tuple[dict[str, str | None], list[str], str]] = {
     ),
     "unknown-profile": ({}, ["--profile", "nosuch"], "could not be found"),
     "org-yaml-not-utf8": ({}, ["--config", "latin1.yaml"], "not UTF-8 text"),
-    "no-org-yaml": ({}, ["--config", "nowhere.yaml"], "file not found"),
+    "no-org-yaml": ({}, ["--config", "nowhere.yaml"], "no nowhere.yaml in"),
 }
 
 

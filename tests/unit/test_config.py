@@ -124,10 +124,11 @@ def test_loaded_error_message_lists_every_issue(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_missing_org_yaml(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(OrgkitError) as caught:
         load_config(tmp_path / "org.yaml")
 
-    assert "file not found" in str(caught.value.issues[0])
+    assert caught.value.message == f"no org.yaml in {tmp_path.resolve()}"
+    assert "--config PATH" in (caught.value.hint or "")
 
 
 def test_absent_policy_file_is_not_read(tmp_path: Path) -> None:
@@ -213,7 +214,7 @@ def test_a_symlink_out_of_the_folder_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError) as caught:
         load_config(repo / "org.yaml")
-    assert "org.yaml:4: policies[0].file: policy 'p': scps/p.json leads outside" in str(
+    assert "org.yaml:4: policies[\"p\"].file: policy 'p': scps/p.json leads outside" in str(
         caught.value.issues[0]
     ).replace(str(repo) + "/", "")
 
