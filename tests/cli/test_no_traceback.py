@@ -66,7 +66,7 @@ CASES: dict[str, tuple[dict[str, str | None], list[str], str]] = {
         ["--profile", "expired"],
         "credentials are expired",
     ),
-    "unknown-profile": ({}, ["--profile", "nosuch"], "could not be found"),
+    "unknown-profile": ({}, ["--profile", "nosuch"], "no AWS profile named 'nosuch'"),
     "org-yaml-not-utf8": ({}, ["--config", "latin1.yaml"], "not UTF-8 text"),
     "no-org-yaml": ({}, ["--config", "nowhere.yaml"], "no nowhere.yaml in"),
 }

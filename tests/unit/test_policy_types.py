@@ -175,7 +175,7 @@ def test_each_type_has_its_own_size_quota(tmp_path: Path, policy_type: str, quot
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path / "org.yaml")
     [issue] = caught.value.issues
-    assert (Path(issue.file).name, issue.line, issue.field) == ("org.yaml", 4, "policies[0].file")
+    assert (Path(issue.file).name, issue.line, issue.field) == ("org.yaml", 4, 'policies["p"].file')
     assert f"is {quota + 1} characters without whitespace; AWS allows {quota}" in issue.message
 
 
@@ -228,7 +228,7 @@ def test_a_symlinked_policies_folder_leading_outside_is_refused(tmp_path: Path) 
     with pytest.raises(ConfigError) as caught:
         load_config(repo / "org.yaml")
     [issue] = caught.value.issues
-    assert (issue.line, issue.field) == (4, "policies[0].file")
+    assert (issue.line, issue.field) == (4, 'policies["t"].file')
     assert "policies/t.json leads outside org.yaml's folder" in issue.message
 
 
