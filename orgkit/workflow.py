@@ -59,20 +59,33 @@ def read_organization_as_manager(config: Config, aws: AwsContext) -> LiveOrg:
     return live
 
 
-def read_live(config: Config, aws: AwsContext) -> LiveOrg:
+Progress = Callable[[str], None]
+
+
+def _silent(message: str) -> None:
+    """No progress reported."""
+
+
+def read_live(config: Config, aws: AwsContext, progress: Progress = _silent) -> LiveOrg:
     """Check the caller is the management account, then read the organization and what each
     kind compares, in the registry's order (a kind may use what earlier ones read)."""
     ctx = ReadContext(aws, config)
+    progress("Reading the organization: OUs, accounts, policies")
     live = read_organization_as_manager(config, aws)
-    for kind in REGISTRY.values():
+    for number, kind in enumerate(REGISTRY.values(), start=1):
+        count = len(live.accounts)
+        so_far = f"; {count} account{'s' if count != 1 else ''} so far" if count else ""
+        progress(f"Reading {kind.heading.lower()} ({number} of {len(REGISTRY)}{so_far})")
         live = kind.read(ctx, live)
     return live
 
 
-def make_plan(config_path: str | Path, aws: AwsContext, options: PlanOptions) -> Planned:
+def make_plan(
+    config_path: str | Path, aws: AwsContext, options: PlanOptions, progress: Progress = _silent
+) -> Planned:
     """Load and validate org.yaml, read the live organization, and plan."""
     config = load_config(config_path)
-    live = read_live(config, aws)
+    live = read_live(config, aws, progress)
     return Planned(config, live, plan(config, live, options))
 
 
@@ -114,6 +127,18 @@ def load_saved_plan(path: str | Path) -> SavedPlan:
             hint="Make a new one with `orgkit plan --out FILE`.",
         ) from None
     return SavedPlan(path, data, saved)
+
+
+def already_applied(saved: SavedPlan, fresh: Planned) -> bool:
+    """True when the saved plan had changes, was made from this config for this organization,
+    and a fresh plan finds nothing left: what it set out to do is done (by it, or otherwise)."""
+    return (
+        bool(saved.plan.changes)
+        and fresh.plan.in_sync
+        and saved.plan.management_account_id == fresh.live.management_account_id
+        and saved.plan.config_fingerprint == fresh.config.fingerprint()
+        and saved.plan.live_fingerprint != fresh.live.fingerprint()
+    )
 
 
 def check_saved_plan(saved: SavedPlan, fresh: Planned, options: PlanOptions) -> None:
@@ -177,14 +202,19 @@ def lint_templates(
     config: Config,
     names: set[str] | None = None,
     warn: Callable[[str], None] = lambda message: None,
+    progress: Progress = _silent,
 ) -> None:
     """cfn-lint the rendered templates (of the stack sets in ``names``, or all): errors raise
     a ConfigError, warnings go to ``warn``."""
     issues: list[ConfigIssue] = []
-    for stack_set in config.spec.stack_sets:
-        template = config.templates.get(stack_set.name)
-        if template is None or (names is not None and stack_set.name not in names):
-            continue
+    chosen = [
+        s
+        for s in config.spec.stack_sets
+        if s.name in config.templates and (names is None or s.name in names)
+    ]
+    for number, stack_set in enumerate(chosen, start=1):
+        template = config.templates[stack_set.name]
+        progress(f"Linting {stack_set.name}'s template with cfn-lint ({number} of {len(chosen)})")
         for severity, issue in lint(template, list(stack_set.regions)):
             if severity == "error":
                 issues.append(issue)
@@ -194,13 +224,13 @@ def lint_templates(
         raise ConfigError(issues)
 
 
-def lint_changed_templates(config: Config, the_plan: Plan) -> None:
+def lint_changed_templates(config: Config, the_plan: Plan, progress: Progress = _silent) -> None:
     """cfn-lint the templates apply is about to send; an error stops apply before any write."""
     names = {
         stack_set_of(c) for c in the_plan.changes if c.kind == STACK_SET and c.after is not None
     }
     if names:
-        lint_templates(config, names)
+        lint_templates(config, names, progress=progress)
 
 
 def validate(
@@ -208,11 +238,12 @@ def validate(
     *,
     lint: bool = True,
     warn: Callable[[str], None] = lambda message: None,
+    progress: Progress = _silent,
 ) -> Config:
     """Load and check org.yaml, the policy files and the templates, offline."""
     config = load_config(config_path)
     if lint:
-        lint_templates(config, warn=warn)
+        lint_templates(config, warn=warn, progress=progress)
     return config
 
 
@@ -309,6 +340,7 @@ def apply(
     show: Callable[[Plan], None] = lambda the_plan: None,
     confirm: Callable[[Plan], bool] = lambda the_plan: True,
     notice: Callable[[str], None] = lambda message: None,
+    progress: Progress = _silent,
 ) -> tuple[Plan, ApplyResult | None, Plan | None]:
     """``orgkit apply``: plan afresh (and check a saved plan against it), show, lint the
     templates it will send, confirm, apply, plan again.
@@ -317,13 +349,19 @@ def apply(
     nothing to do. A refused confirmation raises SafetyError before any write.
     """
     saved = load_saved_plan(saved_path) if saved_path is not None else None
-    planned = make_plan(config_path, aws, options)
+    planned = make_plan(config_path, aws, options, progress)
     if saved is not None:
+        if already_applied(saved, planned):
+            notice(
+                f"{saved.path} was already applied: the organization matches org.yaml and its "
+                "changes are done. Nothing to do."
+            )
+            return planned.plan, None, None
         check_saved_plan(saved, planned, options)
     show(planned.plan)
     if planned.plan.empty:
         return planned.plan, None, None
-    lint_changed_templates(planned.config, planned.plan)
+    lint_changed_templates(planned.config, planned.plan, progress)
     if not confirm(planned.plan):
         raise SafetyError(
             "not applied: the plan was not confirmed",
@@ -393,6 +431,7 @@ def audit(
     detect_stack_drift: bool = False,
     scope: DriftScope | None = None,
     progress: Callable[[str], None] = lambda message: None,
+    reading: Progress = _silent,
 ) -> DriftReport:
     """``orgkit drift``: the plan's comparison with every destructive flag, as findings, kept
     to ``scope``; with ``detect_stack_drift``, CloudFormation drift detection runs first on the
@@ -407,7 +446,7 @@ def audit(
             progress=progress,
         )
     planned = make_plan(
-        config_path, aws, PlanOptions(allow_destroy=True, allow_close_accounts=True)
+        config_path, aws, PlanOptions(allow_destroy=True, allow_close_accounts=True), reading
     )
     report = drift(planned.plan, planned.live)
     return scoped(report, scope or DriftScope(), planned.config.spec, planned.live)

@@ -51,8 +51,56 @@ def out() -> Console:
 
 
 def err() -> Console:
-    """Where messages and progress go (stderr), so --json stdout stays clean."""
+    """Where errors, warnings and questions go (stderr), so --json stdout stays clean."""
     return Console(stderr=True, highlight=False, soft_wrap=True, width=_width(sys.stderr))
+
+
+_quiet = False
+
+
+def set_quiet(quiet: bool) -> None:
+    """--quiet: progress and notices are not printed (results, warnings and errors are)."""
+    global _quiet
+    _quiet = quiet
+
+
+def info() -> Console:
+    """Where progress and notices go (stderr); silent with --quiet."""
+    return Console(
+        stderr=True, highlight=False, soft_wrap=True, width=_width(sys.stderr), quiet=_quiet
+    )
+
+
+class Spinner:
+    """Progress of a long read or lint as one spinner line on a terminal, replaced by each
+    message and gone when stopped. Without a terminal (CI logs) or with --quiet: nothing, the
+    result follows soon enough. Stop it before printing anything else or asking."""
+
+    def __init__(self) -> None:
+        self._console = info()
+        self._status: Any = None
+
+    def __call__(self, message: str) -> None:
+        if _quiet or not self._console.is_terminal:
+            return
+        text = f"[dim]{escape(message)}…[/]"
+        if self._status is None:
+            self._status = self._console.status(text)
+            self._status.start()
+        else:
+            self._status.update(text)
+
+    def stop(self) -> None:
+        """Remove the spinner line (it starts again on the next message)."""
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def __enter__(self) -> Spinner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def say_connection_retries() -> None:

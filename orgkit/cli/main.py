@@ -20,10 +20,13 @@ from orgkit.cli.common import (
     ConsoleReporter,
     Context,
     OrgkitGroup,
+    Spinner,
     check_writable,
     err,
+    info,
     out,
     say_connection_retries,
+    set_quiet,
 )
 from orgkit.cli.project import project
 from orgkit.cli.sandbox import sandbox
@@ -47,15 +50,21 @@ from orgkit.views.plan_view import plan_json, print_drift, print_plan
 )
 @click.option("--profile", default=None, help="AWS profile (default: the standard chain).")
 @click.option("--region", default=None, help="AWS region for regional APIs.")
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No progress or notices: results, warnings and errors."
+)
 @click.version_option(__version__, prog_name="orgkit")
 @click.pass_context
-def cli(ctx: click.Context, config: Path, profile: str | None, region: str | None) -> None:
+def cli(
+    ctx: click.Context, config: Path, profile: str | None, region: str | None, quiet: bool
+) -> None:
     """Bootstrap and govern an AWS Organization from one declarative org.yaml.
 
     Start with `orgkit validate`, then `orgkit plan` (read-only) and `orgkit apply`.
     AWS_ENDPOINT_URL points every command at an emulator, e.g. `orgkit sandbox --serve`.
     """
     ctx.obj = Context(config=config, profile=profile, region=region)
+    set_quiet(quiet)
     say_connection_retries()
 
 
@@ -95,7 +104,8 @@ def _warn(message: str) -> None:
 @click.pass_obj
 def validate(ctx: Context, lint: bool) -> None:
     """Check org.yaml, policies and templates offline; every problem at once, with file:line."""
-    config = workflow.validate(ctx.config, lint=lint, warn=_warn)
+    with Spinner() as spinner:
+        config = workflow.validate(ctx.config, lint=lint, warn=_warn, progress=spinner)
     spec = config.spec
     ous = sum(1 for _ in spec.walk_ous())
     largest = [
@@ -167,10 +177,11 @@ def plan_cmd(
     options = PlanOptions(allow_destroy=allow_destroy, allow_close_accounts=allow_close_accounts)
     if out_file is not None:
         check_writable(out_file)  # before the plan is computed, not after
-    planned = workflow.make_plan(ctx.config, ctx.aws(), options)
+    with Spinner() as progress:
+        planned = workflow.make_plan(ctx.config, ctx.aws(), options, progress)
     if out_file is not None:
         out_file.write_text(plan_json(planned.plan) + "\n", encoding="utf-8")
-        err().print(f"Plan saved to {out_file}; apply it with `orgkit apply --plan {out_file}`.")
+        info().print(f"Plan saved to {out_file}; apply it with `orgkit apply --plan {out_file}`.")
     if as_json:
         click.echo(plan_json(planned.plan))
     else:
@@ -204,7 +215,14 @@ def apply_cmd(
     options = PlanOptions(allow_destroy=allow_destroy, allow_close_accounts=allow_close_accounts)
     console = out()
 
+    spinner = Spinner()
+
+    def show(the_plan: Plan) -> None:
+        spinner.stop()
+        print_plan(console, the_plan)
+
     def confirm(the_plan: Plan) -> bool:
+        spinner.stop()
         if yes:
             return True
         count = len(the_plan.changes)
@@ -213,16 +231,18 @@ def apply_cmd(
         except click.exceptions.Abort:  # stdin closed: nobody to answer
             return False
 
-    _, result, after = workflow.apply(
-        ctx.config,
-        ctx.aws(),
-        options,
-        ConsoleReporter(err()),
-        saved_path=plan_file,
-        show=lambda the_plan: print_plan(console, the_plan),
-        confirm=confirm,
-        notice=lambda message: err().print(f"[yellow]{escape(message)}[/]"),
-    )
+    with spinner:
+        _, result, after = workflow.apply(
+            ctx.config,
+            ctx.aws(),
+            options,
+            ConsoleReporter(info()),
+            saved_path=plan_file,
+            show=show,
+            confirm=confirm,
+            notice=lambda message: err().print(f"[yellow]{escape(message)}[/]"),
+            progress=spinner,
+        )
     if result is None or after is None:
         return EXIT_OK
     made = len(result.done)
@@ -300,14 +320,16 @@ def drift_cmd(
     org.yaml is listed apart and exits 2 only with --fail-on-unmanaged. --json adds a summary
     and, per finding, only the fields that differ (format 3).
     """
-    console = err()
-    report = workflow.audit(
-        ctx.config,
-        ctx.aws(),
-        detect_stack_drift=detect_stack_drift,
-        scope=DriftScope(accounts=accounts, ous=ous, kinds=kinds),
-        progress=lambda message: console.print(f"  [dim]{message}[/]"),
-    )
+    console = info()
+    with Spinner() as spinner:
+        report = workflow.audit(
+            ctx.config,
+            ctx.aws(),
+            detect_stack_drift=detect_stack_drift,
+            scope=DriftScope(accounts=accounts, ous=ous, kinds=kinds),
+            progress=lambda message: console.print(f"  [dim]{escape(message)}[/]"),
+            reading=spinner,
+        )
     if as_json:
         click.echo(json.dumps(report.to_dict(whole=whole), indent=2))
     else:
@@ -363,8 +385,8 @@ def _after_the_command(ctx: click.Context, param: click.Parameter, value: Any) -
 
 
 def _global_options() -> list[click.Option]:
-    """--config, --profile and --region on every command too, as Terraform and the AWS CLI take
-    them: `orgkit plan --config other.yaml`. Shown in each command's --help."""
+    """--config, --profile, --region and --quiet on every command too, as Terraform and the AWS
+    CLI take them: `orgkit plan --config other.yaml`. Shown in each command's --help."""
     return [
         click.Option(
             ["--config"],
@@ -387,6 +409,14 @@ def _global_options() -> list[click.Option]:
             expose_value=False,
             callback=_after_the_command,
             help="AWS region for regional APIs.",
+        ),
+        click.Option(
+            ["--quiet", "-q"],
+            is_flag=True,
+            default=False,
+            expose_value=False,
+            callback=lambda ctx, param, value: set_quiet(True) if value else None,
+            help="No progress or notices: results, warnings and errors.",
         ),
     ]
 

@@ -219,6 +219,7 @@ def _create_one(
         request_id = status["Id"]
         on_update(request, f"requested ({request_id})")
     waits = poll.delays(clock)
+    started = clock()
     while True:
         status = org.describe_create_account_status(CreateAccountRequestId=request_id)[
             "CreateAccountStatus"
@@ -248,7 +249,7 @@ def _create_one(
                 hint="Run apply again later: orgkit resumes the request instead of "
                 "creating the account twice.",
             )
-        on_update(request, "in progress")
+        on_update(request, f"in progress, still waiting ({clock() - started:.0f} s)")
         sleep(delay)
 
 

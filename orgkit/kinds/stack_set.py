@@ -170,6 +170,7 @@ def detect_drift(
                 continue
             raise aws_error(f"starting drift detection of stack set {name}", exc) from exc
         waits = poll.delays(clock)
+        started = clock()
         while True:
             status = cfn.describe_stack_set_operation(StackSetName=name, OperationId=operation)[
                 "StackSetOperation"
@@ -184,7 +185,10 @@ def detect_drift(
             delay = next(waits, None)
             if delay is None:
                 raise AwsError(f"drift detection of stack set {name} still {status}")
-            progress(f"{name}: drift detection {status.lower()}")
+            progress(
+                f"{name}: drift detection {status.lower()}, still waiting "
+                f"({clock() - started:.0f} s)"
+            )
             sleep(delay)
 
 
@@ -359,6 +363,7 @@ class StackSetApplier:
 
     def _wait(self, change: Change, name: str, operation_id: str) -> None:
         waits = self.poll.delays(self.clock)
+        started = self.clock()
         while True:
             operation = self.cfn.describe_stack_set_operation(
                 StackSetName=name, OperationId=operation_id
@@ -379,7 +384,11 @@ class StackSetApplier:
                     f"after {self.poll.timeout:.0f}s",
                     hint="It goes on in AWS; run `orgkit plan` later.",
                 )
-            self.progress(change, f"operation {operation_id[:8]}: {status}")
+            self.progress(
+                change,
+                f"operation {operation_id[:8]}: {status}, still waiting "
+                f"({self.clock() - started:.0f} s)",
+            )
             self.sleep(delay)
 
     def _failures(self, name: str, operation_id: str) -> list[str]:

@@ -223,14 +223,27 @@ def test_a_malformed_plan_is_refused(
     refused(small, plan_file, data, aws_calls, message)
 
 
-def test_an_untouched_plan_applies_and_then_is_stale(small: Path, sandbox: Sandbox) -> None:
+def test_an_untouched_plan_applies_and_then_says_it_was_applied(
+    small: Path, sandbox: Sandbox, aws_calls: list[str]
+) -> None:
     moved_by_hand(sandbox)
     plan_file, _ = saved(small)
     applied = run(small, "apply", "--yes", "--plan", str(plan_file))
     assert applied.exit_code == 0, applied.output
+    aws_calls.clear()
     again = run(small, "apply", "--yes", "--plan", str(plan_file))
-    assert again.exit_code == 1
-    assert "or it was already applied" in again.stderr
+    assert again.exit_code == 0, again.output
+    assert f"{plan_file} was already applied" in again.stderr
+    assert not [c for c in aws_calls if is_write(c.split(".", 1)[1])]
+    # Changed otherwise by hand since (moved to the root): stale, not "applied"; refused.
+    org = sandbox.client("organizations")
+    play = account_ids(sandbox)["play@example.com"]
+    parent = org.list_parents(ChildId=play)["Parents"][0]["Id"]
+    root = org.list_roots()["Roots"][0]["Id"]
+    org.move_account(AccountId=play, SourceParentId=parent, DestinationParentId=root)
+    stale = run(small, "apply", "--yes", "--plan", str(plan_file))
+    assert stale.exit_code == 1
+    assert "or it was already applied" in stale.stderr
 
 
 def test_duplicate_keys_are_refused(small: Path, sandbox: Sandbox, aws_calls: list[str]) -> None:

@@ -521,15 +521,17 @@ def test_detect_drift_waits_for_each_stack_set_and_skips_missing_ones() -> None:
     )
     aws = FakeAws(cfn)
     messages: list[str] = []
+    ticks = iter([0.0])  # the wait starts at 0 s; every later look at the clock says 42 s
     detect_drift(
         aws,  # type: ignore[arg-type]
         ["a", "gone", "b"],
         "eu-central-1",
         progress=messages.append,
         sleep=lambda s: None,
+        clock=lambda: next(ticks, 42.0),
     )
     assert cfn.started == ["a", "b"]
-    assert messages == ["a: drift detection running"]
+    assert messages == ["a: drift detection running, still waiting (42 s)"]
     assert aws.regions == ["eu-central-1"]
 
 
