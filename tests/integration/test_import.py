@@ -43,8 +43,8 @@ TAGS = st.dictionaries(
     st.sampled_from(["prod", "dev", "Staging", "x", "", "platform@corp-example.com", "42"]),
     max_size=3,
 )
-# How many random organizations the property test builds and imports (about 1 s each: ~20 s).
-EXAMPLES = 20
+# How many random organizations the property test builds and imports (about 1 s each: ~10 s).
+EXAMPLES = 10
 
 
 def scp(actions: list[str]) -> str:
