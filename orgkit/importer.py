@@ -751,7 +751,10 @@ def import_organization(
         selection = select(inventory, declared, quotas, scratch / "check")
         selection.notes.append(Note("organization", "left out", NOT_IMPORTED))
         files = _files(inventory, selection, target, existing, now, force)
-        config = _check(files, scratch / "out", base, existing)
+        # Nothing to add to an existing org.yaml: it stays as it is, untouched.
+        config = _check(files, scratch / "out", base, existing) if files else existing
+        if config is None:
+            raise AssertionError("a fresh import always writes org.yaml")
     remaining = tuple(
         change
         for kind in IMPORTED_KINDS
@@ -790,9 +793,10 @@ def _files(
     base = target.parent
     files: list[WrittenFile] = []
     if existing is not None:
-        before = target.read_text(encoding="utf-8")
-        text = merged_org_yaml(before, str(target), selection)
-        files.append(WrittenFile(target, text, "update", before))
+        if selection.policies or selection.ous or selection.accounts:
+            before = target.read_text(encoding="utf-8")
+            text = merged_org_yaml(before, str(target), selection)
+            files.append(WrittenFile(target, text, "update", before))
     else:
         name = _organization_name(inventory)
         text = fresh_org_yaml(inventory, selection, now, name)
@@ -848,7 +852,7 @@ def _check(files: list[WrittenFile], scratch: Path, base: Path, existing: Config
         path = scratch / file.path.relative_to(base)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(file.text, encoding="utf-8")
-    config_path = scratch / files[0].path.relative_to(base)
+    config_path = scratch / files[0].path.relative_to(base)  # org.yaml comes first
     try:
         return load_config(config_path)
     except ConfigError as exc:
