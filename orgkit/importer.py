@@ -43,7 +43,7 @@ from orgkit.kinds.base import PlanContext, PlanOptions
 from orgkit.live.inventory import Inventory, read_inventory
 from orgkit.live.model import LiveAccount, LiveOU, LivePolicy
 from orgkit.live.session import AwsContext
-from orgkit.names import POLICY_TYPE_BY_AWS, POLICY_TYPES, ROOT_PATH, SCP
+from orgkit.names import POLICY_TYPE_BY_AWS, POLICY_TYPE_BY_NAME, POLICY_TYPES, ROOT_PATH, SCP
 from orgkit.quotas import Quotas
 from orgkit.render.jinja import environment as jinja_environment
 
@@ -134,8 +134,6 @@ class Declared:
     @classmethod
     def of(cls, spec: OrgSpec) -> Declared:
         """What ``spec`` declares."""
-        from orgkit.names import POLICY_TYPE_BY_NAME
-
         ous = list(spec.walk_ous())
         return cls(
             ous={path for path, ou, _ in ous if ou.state == "present"},
