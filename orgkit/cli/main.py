@@ -28,6 +28,7 @@ from orgkit.cli.common import (
     say_connection_retries,
     set_quiet,
 )
+from orgkit.cli.importing import import_cmd
 from orgkit.cli.project import project
 from orgkit.cli.sandbox import sandbox
 from orgkit.config.models import OrgSpec
@@ -376,6 +377,7 @@ def schema() -> None:
 
 cli.add_command(sandbox)
 cli.add_command(project)
+cli.add_command(import_cmd)
 
 
 def _after_the_command(ctx: click.Context, param: click.Parameter, value: Any) -> None:
