@@ -30,7 +30,7 @@ from orgkit.kinds.base import (
     one_at_a_time,
 )
 from orgkit.live.model import LiveAccount, LiveOrg, PendingAccount
-from orgkit.live.reader import READ_HINT, parallel
+from orgkit.live.reader import READ_HINT, accounts_for_parent, parallel, tags_of
 from orgkit.live.session import aws_error
 from orgkit.names import ROOT_PATH, aws_tags, managed_tags
 
@@ -114,21 +114,6 @@ class Retirement(Side):
 
 
 # -- read -----------------------------------------------------------------------------------
-def _accounts_for_parent(org: Any, parent_id: str) -> list[LiveAccount]:
-    pages = org.get_paginator("list_accounts_for_parent").paginate(ParentId=parent_id)
-    return [
-        LiveAccount(
-            id=a["Id"],
-            name=a["Name"],
-            email=a["Email"],
-            status=a.get("Status", "ACTIVE"),
-            parent_id=parent_id,
-        )
-        for page in pages
-        for a in page["Accounts"]
-    ]
-
-
 def _pending_accounts(org: Any) -> list[PendingAccount]:
     pages = org.get_paginator("list_create_account_status").paginate(States=["IN_PROGRESS"])
     return [
@@ -136,11 +121,6 @@ def _pending_accounts(org: Any) -> list[PendingAccount]:
         for page in pages
         for s in page["CreateAccountStatuses"]
     ]
-
-
-def _tags(org: Any, resource_id: str) -> tuple[tuple[str, str], ...]:
-    pages = org.get_paginator("list_tags_for_resource").paginate(ResourceId=resource_id)
-    return tuple(sorted((t["Key"], t["Value"]) for page in pages for t in page["Tags"]))
 
 
 # -- apply: creation --------------------------------------------------------------------------
@@ -374,7 +354,7 @@ class AccountKind(ResourceKind):
             parents = [live.root_id, *(ou.id for ou in live.ous)]
             accounts = [
                 a
-                for group in parallel(lambda p: _accounts_for_parent(org, p), parents)
+                for group in parallel(lambda p: accounts_for_parent(org, p), parents)
                 for a in group
             ]
             pending = _pending_accounts(org)
@@ -382,7 +362,7 @@ class AccountKind(ResourceKind):
             tag_sets = dict(
                 zip(
                     [a.id for a in tagged],
-                    parallel(lambda a: _tags(org, a.id), tagged),
+                    parallel(lambda a: tags_of(org, a.id), tagged),
                     strict=True,
                 )
             )

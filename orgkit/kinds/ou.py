@@ -20,10 +20,10 @@ from orgkit.kinds.base import (
     SideModels,
     one_at_a_time,
 )
-from orgkit.live.model import LiveOrg, LiveOU
-from orgkit.live.reader import READ_HINT, parallel
+from orgkit.live.model import LiveOrg
+from orgkit.live.reader import READ_HINT, read_ou_tree
 from orgkit.live.session import aws_error
-from orgkit.names import ROOT_PATH, aws_tags, managed_tags
+from orgkit.names import aws_tags, managed_tags
 
 
 class NewOU(Side):
@@ -48,33 +48,6 @@ class OUName(Side):
 
     path: str
     name: str
-
-
-# -- read -----------------------------------------------------------------------------------
-def read_ou_tree(org: Any, root_id: str) -> list[LiveOU]:
-    """Breadth-first, one level at a time, each level's parents listed in parallel."""
-    found: list[LiveOU] = []
-    level = [(root_id, ROOT_PATH)]
-    while level:
-        children = parallel(lambda parent: _ous_for_parent(org, *parent), level)
-        next_level = [ou for group in children for ou in group]
-        found += next_level
-        level = [(ou.id, ou.path) for ou in next_level]
-    return found
-
-
-def _ous_for_parent(org: Any, parent_id: str, parent_path: str) -> list[LiveOU]:
-    pages = org.get_paginator("list_organizational_units_for_parent").paginate(ParentId=parent_id)
-    return [
-        LiveOU(
-            id=ou["Id"],
-            name=ou["Name"],
-            path=f"{parent_path.rstrip('/')}/{ou['Name']}",
-            parent_id=parent_id,
-        )
-        for page in pages
-        for ou in page["OrganizationalUnits"]
-    ]
 
 
 # -- apply ----------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from orgkit.kinds.base import (
     one_at_a_time,
 )
 from orgkit.live.model import LiveOrg, LivePolicy
-from orgkit.live.reader import READ_HINT, parallel
+from orgkit.live.reader import READ_HINT, parallel, policy_details, policy_summaries
 from orgkit.live.session import aws_error
 from orgkit.names import (
     POLICY_TYPE_BY_NAME,
@@ -89,33 +89,15 @@ def types_to_read(enabled: Iterable[str], declared: Iterable[str]) -> list[str]:
 def read_policies(org: Any, policy_types: Iterable[str]) -> list[LivePolicy]:
     """Policies of each type with content and targets for customer ones: one ListPolicies per
     type, then 2 calls a policy, never one per account."""
-    summaries = [
-        p
-        for policy_type in policy_types
-        for page in org.get_paginator("list_policies").paginate(Filter=policy_type)
-        for p in page["Policies"]
-    ]
+    summaries = policy_summaries(org, policy_types)
     customer = [p for p in summaries if not p.get("AwsManaged")]
-
-    def details(summary: dict[str, Any]) -> LivePolicy:
-        content = org.describe_policy(PolicyId=summary["Id"])["Policy"]["Content"]
-        targets = org.get_paginator("list_targets_for_policy").paginate(PolicyId=summary["Id"])
-        return LivePolicy(
-            id=summary["Id"],
-            name=summary["Name"],
-            description=summary.get("Description", ""),
-            aws_managed=False,
-            content=content,
-            targets=tuple(sorted(t["TargetId"] for page in targets for t in page["Targets"])),
-            type=summary.get("Type", SCP),
-        )
 
     managed = [
         LivePolicy(p["Id"], p["Name"], p.get("Description", ""), True, type=p.get("Type", SCP))
         for p in summaries
         if p.get("AwsManaged")
     ]
-    return managed + parallel(details, customer)
+    return managed + parallel(lambda summary: policy_details(org, summary), customer)
 
 
 # -- apply ----------------------------------------------------------------------------------
