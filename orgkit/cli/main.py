@@ -25,6 +25,7 @@ from orgkit.cli.common import (
     out,
     say_connection_retries,
 )
+from orgkit.cli.graph import costs, graph
 from orgkit.cli.project import project
 from orgkit.cli.sandbox import sandbox
 from orgkit.config.models import OrgSpec
@@ -304,6 +305,8 @@ def schema() -> None:
 
 cli.add_command(sandbox)
 cli.add_command(project)
+cli.add_command(graph)
+cli.add_command(costs)
 
 
 def _after_the_command(ctx: click.Context, param: click.Parameter, value: Any) -> None:
