@@ -288,7 +288,7 @@ def _declared_account(
         if spec.budgets is not None and account.state == "active"
         else None
     )
-    live_policies = None if live is None or found is None else attached.get(found.id, [])
+    live_policies = None if live is None else (attached.get(found.id, []) if found else [])
     return GraphAccount(
         account.name,
         account.email.lower(),
@@ -439,8 +439,13 @@ def _group(name: str, lines: list[CostLine], spend: bool) -> CostGroup:
         _sum([line.budget for line in lines]),
         _sum([line.target for line in lines], all_needed=True),
         _sum([line.actual for line in lines]) if spend else None,
-        _sum([line.forecast for line in lines], all_needed=True) if spend else None,
+        # An account without a forecast (too little history) counts with its actual so far.
+        _sum([_forecast_or_actual(line) for line in lines if line.account_id]) if spend else None,
     )
+
+
+def _forecast_or_actual(line: CostLine) -> float | None:
+    return line.forecast if line.forecast is not None else line.actual
 
 
 def build_costs(
@@ -535,4 +540,4 @@ def build_costs(
 
 
 def _share(amount: float | None, revenue: float) -> float | None:
-    return None if amount is None else round(100 * amount / revenue, 1)
+    return None if amount is None else 100 * amount / revenue

@@ -97,9 +97,11 @@ def print_costs(console: Console, report: CostReport) -> None:
     console.print(summary + ".")
     revenue = report.revenue
     if revenue is not None:
-        shares = [f"budgets {revenue.budget_share}%"] if revenue.budget_share is not None else []
+        shares = []
+        if revenue.budget_share is not None:
+            shares.append(f"budgets {revenue.budget_share:.1f}%")
         if revenue.forecast_share is not None:
-            shares.append(f"forecast {revenue.forecast_share}%")
+            shares.append(f"forecast {revenue.forecast_share:.1f}%")
         limit = (
             f" (org.yaml's maximum: {revenue.max_share:g}%)"
             if revenue.max_share is not None
