@@ -415,8 +415,8 @@ def test_costs_view_with_spend_data() -> None:
         "forecast for the whole month."
     )
     assert (
-        "│ prod              │ 1        │ 150 USD │ 200 USD │       120 USD │   190 USD │ spend over budget             │"
-        in (text)
+        "│ prod              │ 1        │ 150 USD │ 200 USD │       120 USD │   190 USD │ "
+        "spend over budget             │" in text
     )
     assert (
         "Total: 5 accounts, budgets 400 USD, actual so far 143.25 USD, forecast 228.75 USD." in text
