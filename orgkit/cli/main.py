@@ -28,6 +28,7 @@ from orgkit.cli.common import (
     say_connection_retries,
     set_quiet,
 )
+from orgkit.cli.graph import costs, graph
 from orgkit.cli.importing import import_cmd
 from orgkit.cli.project import project
 from orgkit.cli.sandbox import sandbox
@@ -378,6 +379,8 @@ def schema() -> None:
 cli.add_command(sandbox)
 cli.add_command(project)
 cli.add_command(import_cmd)
+cli.add_command(graph)
+cli.add_command(costs)
 
 
 def _after_the_command(ctx: click.Context, param: click.Parameter, value: Any) -> None:

@@ -215,6 +215,28 @@ class BudgetsSpec(_Model):
         description="Email subscribers (AWS allows 10 per notification).",
     )
     sns_topic_arn: Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:sns:")] | None = None
+    targets: dict[Environment, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict,
+        description="Expected monthly cost of one account of each environment; `orgkit costs` "
+        "shows budgets beside it (never sent to AWS).",
+    )
+    max_revenue_share: float | None = Field(
+        None,
+        gt=0,
+        le=100,
+        description="Infrastructure should cost at most this percent of monthly revenue; "
+        "`orgkit costs --monthly-revenue N` shows the share.",
+    )
+
+    def amount_for(self, account: AccountSpec) -> float | None:
+        """The account's monthly budget: its own, else its environment's (None: neither)."""
+        if account.budget is not None:
+            return account.budget
+        return self.amounts.get(account.environment)
+
+    def target_for(self, account: AccountSpec) -> float | None:
+        """The account's cost target: its environment's, if org.yaml gives one."""
+        return self.targets.get(account.environment)
 
 
 Scalar = str | int | float | bool

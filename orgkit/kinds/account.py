@@ -123,6 +123,21 @@ def _pending_accounts(org: Any) -> list[PendingAccount]:
     ]
 
 
+def read_accounts(ctx: ReadContext, live: LiveOrg) -> LiveOrg:
+    """``live`` with the accounts under its root and every OU (one paged call per parent) and
+    the CreateAccount requests still in progress; no tags (those cost one call per account)."""
+    org = ctx.aws.client("organizations")
+    try:
+        parents = [live.root_id, *(ou.id for ou in live.ous)]
+        accounts = [
+            a for group in parallel(lambda p: accounts_for_parent(org, p), parents) for a in group
+        ]
+        pending = _pending_accounts(org)
+    except (ClientError, BotoCoreError) as exc:
+        raise aws_error("reading the accounts", exc, READ_HINT) from exc
+    return replace(live, accounts=tuple(accounts), pending_accounts=tuple(pending))
+
+
 # -- apply: creation --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class AccountRequest:
@@ -199,7 +214,6 @@ def _create_one(
         request_id = status["Id"]
         on_update(request, f"requested ({request_id})")
     waits = poll.delays(clock)
-    started = clock()
     while True:
         status = org.describe_create_account_status(CreateAccountRequestId=request_id)[
             "CreateAccountStatus"
@@ -229,7 +243,7 @@ def _create_one(
                 hint="Run apply again later: orgkit resumes the request instead of "
                 "creating the account twice.",
             )
-        on_update(request, f"in progress, still waiting ({clock() - started:.0f} s)")
+        on_update(request, "in progress")
         sleep(delay)
 
 
@@ -348,17 +362,11 @@ class AccountKind(ResourceKind):
     def read(self, ctx: ReadContext, live: LiveOrg) -> LiveOrg:
         """Accounts per parent (root and every OU), CreateAccount requests still in progress,
         and the tags of the accounts whose tags org.yaml declares (one call each)."""
+        live = read_accounts(ctx, live)
         org = ctx.aws.client("organizations")
         wanted = {a.email.lower() for a in ctx.config.spec.accounts if a.tags}
         try:
-            parents = [live.root_id, *(ou.id for ou in live.ous)]
-            accounts = [
-                a
-                for group in parallel(lambda p: accounts_for_parent(org, p), parents)
-                for a in group
-            ]
-            pending = _pending_accounts(org)
-            tagged = [a for a in accounts if a.email.lower() in wanted]
+            tagged = [a for a in live.accounts if a.email.lower() in wanted]
             tag_sets = dict(
                 zip(
                     [a.id for a in tagged],
@@ -368,8 +376,9 @@ class AccountKind(ResourceKind):
             )
         except (ClientError, BotoCoreError) as exc:
             raise aws_error("reading the accounts", exc, READ_HINT) from exc
-        accounts = [replace(a, tags=tag_sets.get(a.id)) for a in accounts]
-        return replace(live, accounts=tuple(accounts), pending_accounts=tuple(pending))
+        return replace(
+            live, accounts=tuple(replace(a, tags=tag_sets.get(a.id)) for a in live.accounts)
+        )
 
     def plan(self, ctx: PlanContext) -> PlanPart:
         part = PlanPart()

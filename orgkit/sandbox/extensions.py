@@ -23,6 +23,10 @@ reach every request it serves. Each one fills a documented gap and nothing more:
   moto builds the stacks of StackSet instances (``StackSet:<name>`` in each target account) with
   the same parsing code as ``CreateStack``, so these apply to stack sets as well.
 
+* Cost Explorer: moto has no spend data; the sandbox answers GetCostAndUsage and
+  GetCostForecast as AWS does for an account without Cost Explorer
+  (``orgkit/sandbox/cost_gaps.py``), so nothing reads as a real zero.
+
 None of this changes a production code path: orgkit sends the same calls and the same templates
 to AWS. The patches lean on moto's internals; the sandbox is pinned to moto ``>=5.2,<5.3`` and each
 patch checks what it relies on when installed, raising :class:`MotoGapError` (naming the gap)
@@ -72,11 +76,18 @@ def install() -> None:
         ("stack-instance-parameters", patch_stack_instance_parameters),
         ("stack-instance-stack-id", patch_stack_instance_stack_id),
         ("security-services", _fill_security_services),
+        ("cost-explorer", _fill_cost_explorer),
     ]
     for name, step in steps:
         if name not in _applied:
             step()
             _applied.add(name)
+
+
+def _fill_cost_explorer() -> None:
+    from orgkit.sandbox.cost_gaps import fill_cost_explorer
+
+    fill_cost_explorer()
 
 
 def _fill_security_services() -> None:

@@ -19,6 +19,8 @@ COMMANDS = [
     ["apply", "--yes"],
     ["drift"],
     ["render", "--no-lint"],
+    ["graph"],
+    ["costs"],
 ]
 EXPIRED = (
     '#!/bin/sh\necho \'{"Version": 1, "AccessKeyId": "a", "SecretAccessKey": "b", '
