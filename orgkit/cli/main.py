@@ -33,6 +33,7 @@ from orgkit.cli.importing import import_cmd
 from orgkit.cli.project import project
 from orgkit.cli.sandbox import sandbox
 from orgkit.config.models import OrgSpec
+from orgkit.config.reference import reference_markdown
 from orgkit.kinds import REGISTRY
 from orgkit.names import POLICY_TYPES
 from orgkit.plan import PlanOptions
@@ -371,8 +372,16 @@ def unlock(ctx: Context, yes: bool) -> None:
 
 
 @cli.command()
-def schema() -> None:
+@click.option(
+    "--markdown",
+    is_flag=True,
+    help="Print the org.yaml reference as Markdown (docs/org-yaml-reference.md) instead.",
+)
+def schema(markdown: bool) -> None:
     """Print the JSON schema of org.yaml (for editors and CI)."""
+    if markdown:
+        click.echo(reference_markdown(), nl=False)
+        return
     click.echo(json.dumps(OrgSpec.model_json_schema(), indent=2))
 
 

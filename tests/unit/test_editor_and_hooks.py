@@ -30,6 +30,44 @@ def test_the_committed_schema_is_what_orgkit_schema_prints() -> None:
     assert "security" in committed["properties"] and "alerts" in committed["properties"]
 
 
+def test_the_schema_flags_what_an_editor_should() -> None:
+    """What the YAML language server does with the modeline, done with a JSON-schema validator
+    (Draft 2020-12, as pydantic writes it): the seed passes; an unknown key, a misspelt one and a
+    bad enum value are flagged where they are."""
+    import jsonschema
+
+    committed = json.loads((REPO / "org.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(committed)
+    seed = yaml.safe_load((REPO / "org.yaml").read_text())
+    assert list(validator.iter_errors(seed)) == []
+    seed["accounts"][0]["enviroment"] = "security"
+    seed["organization"]["colour"] = "blue"
+    seed["accounts"][1]["environment"] = "production"
+    flagged = {
+        (tuple(error.absolute_path), error.validator) for error in validator.iter_errors(seed)
+    }
+    assert flagged == {
+        (("accounts", 0), "additionalProperties"),
+        (("organization",), "additionalProperties"),
+        (("accounts", 1, "environment"), "enum"),
+    }
+
+
+def test_the_reference_page_is_what_orgkit_schema_markdown_prints() -> None:
+    """Fails when a model changes and docs/org-yaml-reference.md was not regenerated
+    (`orgkit schema --markdown > docs/org-yaml-reference.md`)."""
+    printed = CliRunner().invoke(cli, ["schema", "--markdown"])
+    assert printed.exit_code == 0
+    page = (REPO / "docs" / "org-yaml-reference.md").read_text()
+    assert printed.output == page, "stale: orgkit schema --markdown > docs/org-yaml-reference.md"
+    # Every section of the schema, and every field of org.yaml's top level, is on the page.
+    schema = json.loads((REPO / "org.schema.json").read_text())
+    for name in schema["$defs"]:
+        assert f"\n## {name}\n" in page
+    for field in schema["properties"]:
+        assert f"| `{field}` |" in page
+
+
 def test_pre_commit_hooks_run_orgkit_on_its_files() -> None:
     hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
     assert set(hooks) == {"orgkit-validate", "orgkit-schema"}
