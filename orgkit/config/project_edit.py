@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import EmailStr, TypeAdapter, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
@@ -185,6 +186,13 @@ def ou_for(spec: OrgSpec, environment: Environment) -> str:
     return ou
 
 
+def _check_email(option: str, value: str) -> None:
+    try:
+        TypeAdapter(EmailStr).validate_python(value)
+    except ValidationError:
+        raise OrgkitError(f"{option} {value!r} is not an email address") from None
+
+
 def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
@@ -213,6 +221,8 @@ def plan_addition(
             f"project {existing.name!r} is already declared in org.yaml",
             hint="`orgkit project list` shows the projects and their accounts.",
         )
+    if request.owner is not None:
+        _check_email("--owner", request.owner)
     display = (request.display_name or default_display_name(name)).strip()
     if not display:
         raise OrgkitError("--display-name is empty")
