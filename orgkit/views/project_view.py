@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from orgkit.config.project_edit import NewAccount, ProjectEdit
-from orgkit.projects import ProjectListing
+from orgkit.config.project_listing import ProjectListing
 
 
 def _amount(value: float | None) -> str:
