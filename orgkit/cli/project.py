@@ -11,3 +11,8 @@ def project() -> None:
 
 
 # Subcommands are attached below, one module each.
+from orgkit.cli.project_add import add  # noqa: E402
+from orgkit.cli.project_list import list_cmd  # noqa: E402
+
+project.add_command(add)
+project.add_command(list_cmd)
