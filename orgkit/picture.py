@@ -307,8 +307,29 @@ NO_PROJECT = "(no project)"
 NOT_DECLARED = "(not in org.yaml)"
 
 
+class _Verdicts:
+    """What the costs view says of a line or a group: its budget against its target, and its
+    spend (the month's forecast, else the actual so far) against its budget."""
+
+    budget: float | None
+    target: float | None
+    actual: float | None
+    forecast: float | None
+
+    @property
+    def above_target(self) -> bool:
+        """The budget is set above what it is expected to cost."""
+        return self.budget is not None and self.target is not None and self.budget > self.target
+
+    @property
+    def over_budget(self) -> bool:
+        """The month's forecast (or, without one, the actual so far) exceeds the budget."""
+        spent = self.forecast if self.forecast is not None else self.actual
+        return self.budget is not None and spent is not None and spent > self.budget
+
+
 @dataclass(frozen=True)
-class CostLine:
+class CostLine(_Verdicts):
     """One account's budget, target and (when Cost Explorer answered) spend this month."""
 
     name: str
@@ -322,20 +343,9 @@ class CostLine:
     forecast: float | None
     note: str = ""
 
-    @property
-    def above_target(self) -> bool:
-        """The budget is set above what the account is expected to cost."""
-        return self.budget is not None and self.target is not None and self.budget > self.target
-
-    @property
-    def over_budget(self) -> bool:
-        """The month's forecast (or, without one, the actual so far) exceeds the budget."""
-        spent = self.forecast if self.forecast is not None else self.actual
-        return self.budget is not None and spent is not None and spent > self.budget
-
 
 @dataclass(frozen=True)
-class CostGroup:
+class CostGroup(_Verdicts):
     """Sums over the accounts of an environment, a project, or the whole organization.
     ``target`` is None unless every account of the group has one (a partial sum would
     compare unlike things)."""
@@ -346,17 +356,6 @@ class CostGroup:
     target: float | None
     actual: float | None
     forecast: float | None
-
-    @property
-    def above_target(self) -> bool:
-        """The group's budgets add up to more than its targets."""
-        return self.budget is not None and self.target is not None and self.budget > self.target
-
-    @property
-    def over_budget(self) -> bool:
-        """The month's forecast (or the actual so far) exceeds the group's budgets."""
-        spent = self.forecast if self.forecast is not None else self.actual
-        return self.budget is not None and spent is not None and spent > self.budget
 
 
 @dataclass(frozen=True)
