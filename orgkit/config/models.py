@@ -85,7 +85,7 @@ class PolicySpec(_Model):
     file: FilePath = Field(
         description="Path relative to org.yaml; *.j2 files are rendered with jinja2 first."
     )
-    description: str = ""
+    description: str = Field("", description="The policy's description in AWS.")
     state: Literal["present", "absent"] = Field(
         "present", description="`absent` deletes the policy (needs --allow-destroy)."
     )
@@ -97,23 +97,33 @@ OUName = Annotated[str, StringConstraints(pattern=r"^[^/]+$", min_length=1, stri
 class OUSpec(_Model):
     """An organizational unit; children nest."""
 
-    name: OUName
-    policies: list[Name] = Field(default_factory=list)
-    tags: Tags = Field(default_factory=dict)
+    name: OUName = Field(description="The OU's name; its path is its parents' names and it.")
+    policies: list[Name] = Field(
+        default_factory=list, description="Policies (of any type) attached to the OU, by name."
+    )
+    tags: Tags = Field(
+        default_factory=dict, description="Tags set when orgkit creates the OU (not compared)."
+    )
     renamed_from: OUName | None = Field(
         None, description="The OU's previous name; the plan renames it in place."
     )
     state: Literal["present", "absent"] = Field(
         "present", description="`absent` deletes the OU (needs --allow-destroy)."
     )
-    children: list[OUSpec] = Field(default_factory=list)
+    children: list[OUSpec] = Field(default_factory=list, description="OUs nested in this one.")
 
 
 class GitHubTrustSpec(_Model):
     """GitHub Actions OIDC: which repository (and branches or environments) may deploy."""
 
-    repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
-    branches: list[Name] = Field(default_factory=lambda: ["main"])
+    repository: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")] = (
+        Field(description="owner/name of the repository whose workflows may assume the role.")
+    )
+    branches: list[Name] = Field(
+        default_factory=lambda: ["main"],
+        description="Branches whose workflows may assume the role (in accounts whose "
+        "environment is not among `environments`).",
+    )
     environments: list[Name] = Field(
         default_factory=list,
         description="GitHub environments; an account whose environment is listed trusts only "
@@ -132,11 +142,15 @@ class GitHubTrustSpec(_Model):
 class TrustSpec(_Model):
     """Who may assume a project's deployment role: GitHub OIDC and/or named principals."""
 
-    github: GitHubTrustSpec | None = None
+    github: GitHubTrustSpec | None = Field(
+        None, description="GitHub Actions through OIDC: no long-lived keys."
+    )
     principal_arns: list[
         Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(root|role/.+)$")]
     ] = Field(default_factory=list, description="CI account roots or role ARNs; never '*'.")
-    external_id: Annotated[str, StringConstraints(min_length=2, max_length=1224)] | None = None
+    external_id: Annotated[str, StringConstraints(min_length=2, max_length=1224)] | None = Field(
+        None, description="sts:ExternalId the principals must pass (a third party's CI)."
+    )
     require_organization: bool = Field(
         True, description="Add aws:PrincipalOrgID for principal_arns (the CI is in this org)."
     )
@@ -149,7 +163,9 @@ ResourceArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:[a-z0-9
 class ExtraPermissionSpec(_Model):
     """IAM actions and the resources (ARNs, wildcards allowed) they may act on."""
 
-    actions: list[IamAction] = Field(min_length=1)
+    actions: list[IamAction] = Field(
+        min_length=1, description="IAM actions (service:Action, wildcards allowed)."
+    )
     resources: list[ResourceArn] = Field(
         min_length=1, description="ARNs; a bare '*' is refused: name what the actions touch."
     )
@@ -158,9 +174,11 @@ class ExtraPermissionSpec(_Model):
 class DeploymentRoleSpec(_Model):
     """The role a project's CI assumes to deploy its SAM application into an account."""
 
-    name: RoleName
-    trust: TrustSpec
-    max_session_duration: int = Field(3600, ge=3600, le=43200)
+    name: RoleName = Field(description="The role's name, the same in every project account.")
+    trust: TrustSpec = Field(description="Who may assume it; the plan shows it.")
+    max_session_duration: int = Field(
+        3600, ge=3600, le=43200, description="Seconds a session lasts (1 to 12 hours)."
+    )
     extra_actions: list[ExtraPermissionSpec] = Field(
         default_factory=list,
         description="More IAM actions the project's deploys need, each with the resources "
@@ -179,8 +197,14 @@ class ProjectSpec(_Model):
 class StackSetRolesSpec(_Model):
     """The role pair self-managed StackSets need; orgkit keeps both in shape."""
 
-    administration_role: RoleName = "AWSCloudFormationStackSetAdministrationRole"
-    execution_role: RoleName = "AWSCloudFormationStackSetExecutionRole"
+    administration_role: RoleName = Field(
+        "AWSCloudFormationStackSetAdministrationRole",
+        description="In the management account; CloudFormation assumes it to run operations.",
+    )
+    execution_role: RoleName = Field(
+        "AWSCloudFormationStackSetExecutionRole",
+        description="In every member account; trusts only the administration role.",
+    )
     execution_policy_file: FilePath | None = Field(
         None,
         description="JSON (or .j2) permissions for the execution role; default: "
@@ -191,14 +215,18 @@ class StackSetRolesSpec(_Model):
 class NotificationSpec(_Model):
     """One budget alert."""
 
-    type: Literal["ACTUAL", "FORECASTED"] = "ACTUAL"
+    type: Literal["ACTUAL", "FORECASTED"] = Field(
+        "ACTUAL", description="Alert on the month's actual cost or on its forecast."
+    )
     threshold: float = Field(gt=0, le=1000, description="Percent of the budgeted amount.")
 
 
 class BudgetsSpec(_Model):
     """Monthly cost budgets, one per account, kept in the management account."""
 
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(
+        "USD", description="ISO currency of the amounts."
+    )
     amounts: dict[Environment, Annotated[float, Field(gt=0)]] = Field(
         default_factory=dict, description="Default monthly amount per environment."
     )
@@ -207,14 +235,17 @@ class BudgetsSpec(_Model):
             NotificationSpec(type="ACTUAL", threshold=80),
             NotificationSpec(type="ACTUAL", threshold=100),
             NotificationSpec(type="FORECASTED", threshold=100),
-        ]
+        ],
+        description="Alerts of every budget (AWS allows 5 per budget).",
     )
     emails: list[EmailStr] = Field(
         default_factory=list,
         max_length=10,
         description="Email subscribers (AWS allows 10 per notification).",
     )
-    sns_topic_arn: Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:sns:")] | None = None
+    sns_topic_arn: Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:sns:")] | None = (
+        Field(None, description="An SNS topic subscribed to every alert too.")
+    )
     targets: dict[Environment, Annotated[float, Field(gt=0)]] = Field(
         default_factory=dict,
         description="Expected monthly cost of one account of each environment; `orgkit costs` "
@@ -246,12 +277,24 @@ StackSetName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z][-a-zA-Z0-9]{
 class OperationPreferencesSpec(_Model):
     """How StackSets rolls an operation out across accounts and regions."""
 
-    max_concurrent_count: int | None = Field(None, ge=1)
-    max_concurrent_percentage: int | None = Field(None, ge=1, le=100)
-    failure_tolerance_count: int | None = Field(None, ge=0)
-    failure_tolerance_percentage: int | None = Field(None, ge=0, le=100)
-    region_order: list[Name] = Field(default_factory=list)
-    region_concurrency: Literal["SEQUENTIAL", "PARALLEL"] = "SEQUENTIAL"
+    max_concurrent_count: int | None = Field(
+        None, ge=1, description="Accounts deployed at once (or max_concurrent_percentage)."
+    )
+    max_concurrent_percentage: int | None = Field(
+        None, ge=1, le=100, description="Percent of the accounts deployed at once."
+    )
+    failure_tolerance_count: int | None = Field(
+        None, ge=0, description="Failed accounts tolerated before the operation stops."
+    )
+    failure_tolerance_percentage: int | None = Field(
+        None, ge=0, le=100, description="Percent of failed accounts tolerated."
+    )
+    region_order: list[Name] = Field(
+        default_factory=list, description="Regions in the order operations reach them."
+    )
+    region_concurrency: Literal["SEQUENTIAL", "PARALLEL"] = Field(
+        "SEQUENTIAL", description="One region after another, or all at once."
+    )
 
 
 class StackSetTargetsSpec(_Model):
@@ -260,8 +303,12 @@ class StackSetTargetsSpec(_Model):
     ous: list[str] = Field(
         default_factory=list, description="OU paths, nested OUs included; `/` is every account."
     )
-    projects: list[Name] = Field(default_factory=list)
-    environments: list[Environment] = Field(default_factory=list)
+    projects: list[Name] = Field(
+        default_factory=list, description="Only accounts of these projects."
+    )
+    environments: list[Environment] = Field(
+        default_factory=list, description="Only accounts of these environments."
+    )
     accounts: list[EmailStr] = Field(
         default_factory=list, description="Accounts added whatever the filters say."
     )
@@ -270,9 +317,9 @@ class StackSetTargetsSpec(_Model):
 class StackSetSpec(_Model):
     """A self-managed CloudFormation stack set rendered from a jinja2 template."""
 
-    name: StackSetName
+    name: StackSetName = Field(description="The stack set's name in CloudFormation.")
     template: FilePath = Field(description="Path relative to org.yaml, rendered with jinja2.")
-    description: str = ""
+    description: str = Field("", description="The stack set's description.")
     project: Name | None = Field(None, description="The template's `project` (jinja2).")
     parameters: dict[str, Scalar] = Field(
         default_factory=dict,
@@ -282,13 +329,17 @@ class StackSetSpec(_Model):
     environment_parameters: dict[Environment, dict[str, Scalar]] = Field(
         default_factory=dict, description="Per-environment overrides of stack instances."
     )
-    targets: StackSetTargetsSpec
-    regions: list[Name] = Field(min_length=1)
+    targets: StackSetTargetsSpec = Field(description="Which accounts get an instance.")
+    regions: list[Name] = Field(min_length=1, description="Regions of every instance.")
     capabilities: list[
         Literal["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
-    ] = Field(default_factory=lambda: ["CAPABILITY_NAMED_IAM"])  # type: ignore[arg-type]
+    ] = Field(
+        default_factory=lambda: ["CAPABILITY_NAMED_IAM"],  # type: ignore[arg-type]
+        description="What the template may create that CloudFormation asks to acknowledge.",
+    )
     operation_preferences: OperationPreferencesSpec = Field(
-        default_factory=OperationPreferencesSpec  # type: ignore[arg-type]
+        default_factory=OperationPreferencesSpec,  # type: ignore[arg-type]
+        description="How operations roll out across accounts and regions.",
     )
     state: Literal["present", "absent"] = Field(
         "present",
@@ -299,13 +350,17 @@ class StackSetSpec(_Model):
 class AccountSpec(_Model):
     """A member account, identified by its email."""
 
-    name: Name
-    email: EmailStr
+    name: Name = Field(description="The account's name, given when it is created.")
+    email: EmailStr = Field(description="Its root user's email: the account's identity.")
     ou: str = Field(description="Path of the parent OU, e.g. /Production; `/` is the root.")
-    environment: Environment
-    project: Name | None = None
-    policies: list[Name] = Field(default_factory=list)
-    tags: Tags = Field(default_factory=dict)
+    environment: Environment = Field(description="Sets its budget and stack set parameters.")
+    project: Name | None = Field(None, description="The project the account belongs to.")
+    policies: list[Name] = Field(
+        default_factory=list, description="Policies attached to the account itself, by name."
+    )
+    tags: Tags = Field(
+        default_factory=dict, description="Its tags; only declared keys are compared."
+    )
     budget: float | None = Field(
         None, gt=0, description="Monthly amount overriding the environment's default."
     )
