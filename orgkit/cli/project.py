@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from orgkit.cli.handoff import check_cmd, samconfig_cmd, workflow_cmd
+
 
 @click.group()
 def project() -> None:
@@ -11,3 +13,6 @@ def project() -> None:
 
 
 # Subcommands are attached below, one module each.
+project.add_command(samconfig_cmd)
+project.add_command(workflow_cmd)
+project.add_command(check_cmd)
