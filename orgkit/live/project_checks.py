@@ -9,6 +9,7 @@ No check reads a secret's value: secrets are judged by their versions (ListSecre
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -268,15 +269,9 @@ def secrets_set(
     evidence = []
     empty = []
     for secret in secrets:
-        versions = [
-            v
-            for page in client.get_paginator("list_secret_version_ids").paginate(
-                SecretId=secret.arn
-            )
-            for v in page.get("Versions", [])
-        ]
+        versions = _versions(client, secret.arn)
         current = [v for v in versions if "AWSCURRENT" in v.get("VersionStages", [])]
-        name = secret.arn.rsplit(":", 1)[-1]
+        name = _secret_name(secret.arn)
         if current:
             evidence.append(f"{name}: set (a current version exists; the value was not read)")
         else:
@@ -287,6 +282,23 @@ def secrets_set(
         for s in empty
     )
     return CheckResult(item, title, environment, FAILED if empty else PASSED, tuple(evidence), fix)
+
+
+def _secret_name(arn: str) -> str:
+    """A secret's name from its ARN (which ends in ``-`` and six random characters)."""
+    return re.sub(r"-[A-Za-z0-9]{6}$", "", arn.rsplit(":", 1)[-1])
+
+
+def _versions(client: Any, arn: str) -> list[dict[str, Any]]:
+    """ListSecretVersionIds, every page (boto3 has no paginator for it): ids and stages only."""
+    versions: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"SecretId": arn}
+    while True:
+        page = client.list_secret_version_ids(**kwargs)
+        versions += page.get("Versions", [])
+        if not page.get("NextToken"):
+            return versions
+        kwargs["NextToken"] = page["NextToken"]
 
 
 def certificate(environment: str, client: Any, domain: str | None, region: str) -> CheckResult:

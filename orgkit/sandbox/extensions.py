@@ -73,6 +73,7 @@ def install() -> None:
         ("stack-set-capabilities", patch_stack_set_capabilities),
         ("stack-instance-parameters", patch_stack_instance_parameters),
         ("stack-instance-stack-id", patch_stack_instance_stack_id),
+        ("missing-stack-instance", patch_missing_stack_instance),
         ("security-services", _fill_security_services),
     ]
     for name, step in steps:
@@ -1042,6 +1043,31 @@ def patch_stack_instance_parameters() -> None:
         return result
 
     StackSet.create_stack_instances = create_stack_instances  # type: ignore[method-assign]
+
+
+def patch_missing_stack_instance() -> None:
+    """moto gap: DescribeStackInstance of an instance that does not exist (never created, or
+    deleted) fails inside moto (``None.to_dict()``: HTTP 500, a body boto3 cannot parse);
+    CloudFormation answers ``StackInstanceNotFoundException``, which is how orgkit tells a
+    missing instance from a failing call. The sandbox raises moto's own exception for it. No
+    production path changes."""
+    from moto.cloudformation.exceptions import StackInstanceNotFound
+    from moto.cloudformation.models import CloudFormationBackend
+
+    gap = "DescribeStackInstance of a missing instance"
+    original = _require(CloudFormationBackend, "describe_stack_instance", gap)
+    _require_params(original, ("stack_set_name", "account_id", "region"), gap)
+
+    def describe_stack_instance(
+        self: Any, stack_set_name: str, account_id: str, region: str
+    ) -> dict[str, Any]:
+        stack_set = self.describe_stack_set(stack_set_name)
+        if stack_set.instances.get_instance(account_id, region) is None:
+            raise StackInstanceNotFound()
+        result: dict[str, Any] = original(self, stack_set_name, account_id, region)
+        return result
+
+    CloudFormationBackend.describe_stack_instance = describe_stack_instance  # type: ignore[method-assign]
 
 
 def patch_stack_instance_stack_id() -> None:
