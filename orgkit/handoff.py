@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tomlkit
-from botocore.exceptions import BotoCoreError, ClientError
 from tomlkit.exceptions import TOMLKitError
 
 from orgkit.config import Config, load_config
@@ -32,7 +31,7 @@ from orgkit.kinds.stack_instance import instance_outputs
 from orgkit.live import AwsContext, LiveOrg
 from orgkit.live import project_checks as checks
 from orgkit.live.model import LiveRole
-from orgkit.live.session import aws_error, endpoint_source
+from orgkit.live.session import endpoint_source
 from orgkit.policy_doc import equivalent
 from orgkit.workflow import read_organization_as_manager
 
@@ -167,32 +166,28 @@ def _read_environment(
         )
     region = platforms[0].regions[0]  # the platform's first region is the application's
     outputs: dict[str, str] = {}
-    try:
-        for stack_set in platforms:
-            found = instance_outputs(aws, stack_set.name, live_account.id, access_role, region)
-            if not found:
-                raise OrgkitError(
-                    f"stack set {stack_set.name} has no stack instance with outputs in the "
-                    f"{environment} account {live_account.id} ({region})",
-                    hint="Run `orgkit apply` (and `orgkit drift` if the instance exists but "
-                    "failed).",
-                )
-            outputs.update(found)
-        role = wanted = None
-        if project.deployment_role is not None:
-            wanted = deployment_role(
-                spec,
-                account,
-                project,
-                project.deployment_role,
-                live_account.id,
-                live.organization_id,
+    for stack_set in platforms:
+        found = instance_outputs(aws, stack_set.name, live_account.id, access_role, region)
+        if not found:
+            raise OrgkitError(
+                f"stack set {stack_set.name} has no stack instance with outputs in the "
+                f"{environment} account {live_account.id} ({region})",
+                hint="Run `orgkit apply` (and `orgkit drift` if the instance exists but failed).",
             )
-            role = read_roles(
-                aws, [RoleProbe(live_account.id, access_role, (project.deployment_role.name,))]
-            )[0]
-    except (ClientError, BotoCoreError) as exc:
-        raise aws_error(f"reading {project.name}'s {environment} account", exc) from exc
+        outputs.update(found)
+    role = wanted = None
+    if project.deployment_role is not None:
+        wanted = deployment_role(
+            spec,
+            account,
+            project,
+            project.deployment_role,
+            live_account.id,
+            live.organization_id,
+        )
+        role = read_roles(
+            aws, [RoleProbe(live_account.id, access_role, (project.deployment_role.name,))]
+        )[0]
     return ProjectEnvironment(
         environment=environment,
         account=account,
@@ -388,38 +383,9 @@ def workflow(project_live: ProjectLive) -> str:
 
 
 # -- the pre-production check -----------------------------------------------------------------
-@dataclass(frozen=True)
-class CheckReport:
-    """Every checklist item of every environment checked, and where the answers came from."""
-
-    project: str
-    endpoint: str
-    results: tuple[checks.CheckResult, ...] = field(default_factory=tuple)
-
-    @property
-    def failed(self) -> bool:
-        """True when an item failed (cannot-check is not a failure)."""
-        return any(r.status == checks.FAILED for r in self.results)
-
-    def summary(self) -> dict[str, int]:
-        """How many items pass, fail, or cannot be checked."""
-        return {
-            status: sum(1 for r in self.results if r.status == status)
-            for status in (checks.PASSED, checks.FAILED, checks.CANNOT)
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` document."""
-        return {
-            "project": self.project,
-            "endpoint": self.endpoint,
-            "passed": not self.failed,
-            "summary": self.summary(),
-            "items": [r.to_dict() for r in self.results],
-        }
-
-
-def check(config_path: str | Path, aws: AwsContext, name: str, env: str | None) -> CheckReport:
+def check(
+    config_path: str | Path, aws: AwsContext, name: str, env: str | None
+) -> checks.CheckReport:
     """The seed's pre-production checklist against the live accounts of the project."""
     project_live = read_project(config_path, aws, name, env)
     spec = project_live.config.spec
@@ -437,7 +403,7 @@ def check(config_path: str | Path, aws: AwsContext, name: str, env: str | None) 
         results += _check_environment(
             project_live, environment, aws, organizations, budgets, budgets_refused
         )
-    return CheckReport(name, endpoint_source(), tuple(results))
+    return checks.CheckReport(name, endpoint_source(), tuple(results))
 
 
 def _check_environment(

@@ -49,6 +49,37 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class CheckReport:
+    """Every checklist item of every environment checked, and where the answers came from."""
+
+    project: str
+    endpoint: str
+    results: tuple[CheckResult, ...] = field(default_factory=tuple)
+
+    @property
+    def failed(self) -> bool:
+        """True when an item failed (cannot-check is not a failure)."""
+        return any(r.status == FAILED for r in self.results)
+
+    def summary(self) -> dict[str, int]:
+        """How many items pass, fail, or cannot be checked."""
+        return {
+            status: sum(1 for r in self.results if r.status == status)
+            for status in (PASSED, FAILED, CANNOT)
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` document."""
+        return {
+            "project": self.project,
+            "endpoint": self.endpoint,
+            "passed": not self.failed,
+            "summary": self.summary(),
+            "items": [r.to_dict() for r in self.results],
+        }
+
+
+@dataclass(frozen=True)
 class SecretRef:
     """A platform secret by its output name and ARN (never its value)."""
 

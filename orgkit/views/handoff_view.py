@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
-from orgkit.handoff import CheckReport
+from orgkit.live.project_checks import CheckReport
 
 MARKS = {
     "pass": "[green]✓ pass[/]",
