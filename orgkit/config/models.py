@@ -192,6 +192,20 @@ class ProjectSpec(_Model):
     name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,30}$")]
     display_name: Name | None = None
     deployment_role: DeploymentRoleSpec | None = None
+    domains: dict[
+        Environment,
+        Annotated[
+            str,
+            StringConstraints(
+                max_length=253, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+            ),
+        ],
+    ] = Field(
+        default_factory=dict,
+        description="The application's domain per environment (prod: api.example.com): "
+        "`orgkit project check` looks for its validated ACM certificate and its Route 53 "
+        "hosted zone in that environment's account.",
+    )
 
 
 class StackSetRolesSpec(_Model):

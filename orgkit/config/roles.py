@@ -122,6 +122,18 @@ def default_execution_permissions() -> dict[str, Any]:
                     "guardduty:*",
                     "events:*",
                     "ssm:*",
+                    # The platform's secrets, created empty: never secretsmanager:*, which
+                    # would include reading a value someone has set.
+                    "secretsmanager:CreateSecret",
+                    "secretsmanager:DeleteResourcePolicy",
+                    "secretsmanager:DeleteSecret",
+                    "secretsmanager:DescribeSecret",
+                    "secretsmanager:GetResourcePolicy",
+                    "secretsmanager:PutResourcePolicy",
+                    "secretsmanager:TagResource",
+                    "secretsmanager:UntagResource",
+                    "secretsmanager:UpdateSecret",
+                    "secretsmanager:ValidateResourcePolicy",
                     "iam:GetRole",
                     "iam:CreateRole",
                     "iam:DeleteRole",
@@ -305,6 +317,18 @@ KEY_ADMIN_ACTIONS = (
     "kms:ScheduleKeyDeletion",
     "kms:UpdateAlias",
 )
+# The platform's roles (its application role, which alone reads the secrets, and the backup
+# role): the deployment role may pass the application role to Lambda, never change who it
+# trusts or what it may do.
+PLATFORM_ROLE_ACTIONS = (
+    "iam:Attach*",
+    "iam:Delete*",
+    "iam:Detach*",
+    "iam:Put*",
+    "iam:Tag*",
+    "iam:Untag*",
+    "iam:Update*",
+)
 PLATFORM_MONITORING_ACTIONS = (
     "cloudwatch:Delete*",
     "cloudwatch:DisableAlarmActions",
@@ -340,6 +364,12 @@ def _platform_protection(project: str, environment: str, account_id: str) -> lis
             "Effect": "Deny",
             "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectRetention"],
             "Resource": f"arn:aws:s3:::{prefix}data-*/*",
+        },
+        {
+            "Sid": "KeepPlatformRoles",
+            "Effect": "Deny",
+            "Action": list(PLATFORM_ROLE_ACTIONS),
+            "Resource": f"arn:aws:iam::{account_id}:role/{prefix}*",
         },
         {
             "Sid": "NoKeyAdministration",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from botocore.exceptions import ClientError
+
 from orgkit.changes import Action, Change, Finding, Side, address
 from orgkit.config.stacksets import ENVIRONMENT_PARAMETER, instance_overrides, resolve_targets
 from orgkit.kinds.base import (
@@ -23,6 +25,35 @@ from orgkit.kinds.stack_set import (
     stack_set_of,
 )
 from orgkit.live.model import LiveOrg, LiveStackSet
+from orgkit.live.session import AwsContext, error_code
+
+
+def instance_outputs(
+    aws: AwsContext, stack_set: str, account_id: str, access_role: str, region: str
+) -> dict[str, str]:
+    """The outputs of a stack set's instance in one account and region ({} when the instance
+    or its stack is not there): DescribeStackInstance in the management account for the stack's
+    id, then DescribeStacks inside the member account through its access role."""
+    cfn = aws.client("cloudformation", region)
+    try:
+        instance = cfn.describe_stack_instance(
+            StackSetName=stack_set, StackInstanceAccount=account_id, StackInstanceRegion=region
+        )["StackInstance"]
+    except ClientError as exc:
+        if error_code(exc) in {"StackInstanceNotFoundException", "StackSetNotFoundException"}:
+            return {}
+        raise
+    stack_id = instance.get("StackId")
+    if not stack_id:
+        return {}
+    member = aws.members().client(account_id, access_role, "cloudformation", region=region)
+    try:
+        stacks = member.describe_stacks(StackName=stack_id)["Stacks"]
+    except ClientError as exc:
+        if error_code(exc) == "ValidationError":  # the stack is gone
+            return {}
+        raise
+    return {o["OutputKey"]: o["OutputValue"] for s in stacks for o in s.get("Outputs", [])}
 
 
 class InstanceTarget(Side):

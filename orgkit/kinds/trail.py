@@ -28,6 +28,7 @@ from orgkit.kinds.base import (
     SideModels,
     one_at_a_time,
 )
+from orgkit.kinds.stack_instance import instance_outputs
 from orgkit.kinds.stack_set import STACK_SETS_ORDER
 from orgkit.live.model import LiveOrg
 from orgkit.live.session import AwsContext, aws_error, error_code
@@ -66,30 +67,7 @@ class TrailState(Side):
 def outputs(aws: AwsContext, source: TrailSource, account_id: str) -> dict[str, str]:
     """The outputs of the source stack set's instance in the Log Archive account ({} when the
     instance or its stack is not there yet)."""
-    cfn = aws.client("cloudformation", source.region)
-    try:
-        instance = cfn.describe_stack_instance(
-            StackSetName=source.stack_set,
-            StackInstanceAccount=account_id,
-            StackInstanceRegion=source.region,
-        )["StackInstance"]
-    except ClientError as exc:
-        if error_code(exc) in {"StackInstanceNotFoundException", "StackSetNotFoundException"}:
-            return {}
-        raise
-    stack_id = instance.get("StackId")
-    if not stack_id:
-        return {}
-    member = aws.members().client(
-        account_id, source.access_role, "cloudformation", region=source.region
-    )
-    try:
-        stacks = member.describe_stacks(StackName=stack_id)["Stacks"]
-    except ClientError as exc:
-        if error_code(exc) == "ValidationError":  # the stack is gone
-            return {}
-        raise
-    return {o["OutputKey"]: o["OutputValue"] for s in stacks for o in s.get("Outputs", [])}
+    return instance_outputs(aws, source.stack_set, account_id, source.access_role, source.region)
 
 
 def trail_source(spec: OrgSpec, live: LiveOrg) -> TrailSource:

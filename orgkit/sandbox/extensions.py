@@ -16,9 +16,10 @@ reach every request it serves. Each one fills a documented gap and nothing more:
   - ``AWS::KMS::Key`` ``Tags`` (``Key``/``Value``) and ``KeyPolicy`` (an object) in
     CloudFormation's shapes;
   - ``Outputs`` with both a ``Condition`` and an ``Export``;
+  - ``AWS::DynamoDB::Table`` ``PointInTimeRecoverySpecification``;
   - stand-ins for ``AWS::WAFv2::WebACL``, ``AWS::GuardDuty::Detector``,
-    ``AWS::CloudWatch::Alarm`` and ``AWS::Backup::BackupVault``, types moto's CloudFormation
-    skips.
+    ``AWS::CloudWatch::Alarm``, ``AWS::Backup::BackupVault``, ``AWS::SecretsManager::Secret``
+    and ``AWS::SecretsManager::ResourcePolicy``, types moto's CloudFormation skips.
 
   moto builds the stacks of StackSet instances (``StackSet:<name>`` in each target account) with
   the same parsing code as ``CreateStack``, so these apply to stack sets as well.
@@ -71,10 +72,12 @@ def install() -> None:
         ("backup-policies", patch_backup_policies),
         ("kms-key-properties", patch_kms_key_properties),
         ("output-conditions", patch_output_conditions),
+        ("table-point-in-time-recovery", patch_table_point_in_time_recovery),
         ("stand-ins", register_stand_ins),
         ("stack-set-capabilities", patch_stack_set_capabilities),
         ("stack-instance-parameters", patch_stack_instance_parameters),
         ("stack-instance-stack-id", patch_stack_instance_stack_id),
+        ("missing-stack-instance", patch_missing_stack_instance),
         ("security-services", _fill_security_services),
         ("cost-explorer", _fill_cost_explorer),
     ]
@@ -301,6 +304,47 @@ def patch_kms_key_properties() -> None:
     )
 
 
+_PITR_GAP = "DynamoDB PointInTimeRecoverySpecification in templates"
+
+
+def patch_table_point_in_time_recovery() -> None:
+    """Honour an ``AWS::DynamoDB::Table``'s ``PointInTimeRecoverySpecification``.
+
+    moto gap: moto's ``Table.create_from_cloudformation_json`` drops the property, so every
+    table a template creates reads back with point-in-time recovery DISABLED
+    (``DescribeContinuousBackups``), whatever the template says. The patch turns it on through
+    moto's own ``UpdateContinuousBackups`` after the table is created. No production path changes.
+    """
+    from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+    from moto.dynamodb.models.table import Table
+
+    original = _require_classmethod(Table, "create_from_cloudformation_json", _PITR_GAP)
+    _require(DynamoDBBackend, "update_continuous_backups", _PITR_GAP)
+
+    def create_from_cloudformation_json(
+        cls: type[Table],
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Table:
+        table: Table = original(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        properties = cloudformation_json.get("Properties") or {}
+        spec = properties.get("PointInTimeRecoverySpecification") or {}
+        if str(spec.get("PointInTimeRecoveryEnabled")).lower() == "true":
+            dynamodb_backends[account_id][region_name].update_continuous_backups(
+                table.name, {"PointInTimeRecoveryEnabled": True}
+            )
+        return table
+
+    Table.create_from_cloudformation_json = classmethod(  # type: ignore[assignment]
+        create_from_cloudformation_json
+    )
+
+
 # --------------------------------------------------------------------- conditional exports
 
 _OUTPUT_CONDITION_GAP = "conditional Outputs with an Export"
@@ -356,7 +400,8 @@ def patch_output_conditions() -> None:
 # ---------------------------------------------------------------------------------- stand-ins
 
 _STAND_IN_GAP = (
-    "resource types moto's CloudFormation skips (WAFv2 web ACL, GuardDuty, alarms, backup vault)"
+    "resource types moto's CloudFormation skips (WAFv2 web ACL, GuardDuty, alarms, backup vault, "
+    "Secrets Manager secrets and their resource policies)"
 )
 
 
@@ -614,6 +659,103 @@ class _BackupVaultStandIn(_StandIn):
         )
 
 
+class _SecretStandIn(_StandIn):
+    """``AWS::SecretsManager::Secret``, created through moto's own Secrets Manager backend.
+
+    Without ``SecretString`` (the platform's secrets) it is created with no version, hence no
+    value, as CloudFormation creates an empty secret.
+    """
+
+    CFN_TYPE = "AWS::SecretsManager::Secret"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = frozenset({"Id"})
+    arn: str
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> _SecretStandIn:
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        props = cloudformation_json["Properties"]
+        self = cls()
+        created = secretsmanager_backends[account_id][region_name].create_secret(
+            name=props.get("Name") or resource_name,
+            secret_string=props.get("SecretString"),
+            secret_binary=None,
+            description=props.get("Description"),
+            tags=props.get("Tags"),
+            kms_key_id=props.get("KmsKeyId"),
+            client_request_token=None,
+            replica_regions=[],
+            force_overwrite=False,
+        )
+        self.arn = json.loads(created)["ARN"]
+        return self
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn  # Ref of a secret is its ARN on AWS
+
+    def _attributes(self) -> dict[str, str]:
+        return {"Id": self.arn}
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        secretsmanager_backends[account_id][region_name].delete_secret(
+            secret_id=self.arn, recovery_window_in_days=None, force_delete_without_recovery=True
+        )
+
+
+class _SecretPolicyStandIn(_StandIn):
+    """``AWS::SecretsManager::ResourcePolicy``, put through moto's Secrets Manager backend
+    (stored and returned by GetResourcePolicy; moto evaluates no policy)."""
+
+    CFN_TYPE = "AWS::SecretsManager::ResourcePolicy"
+    secret_id: str
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> _SecretPolicyStandIn:
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        props = cloudformation_json["Properties"]
+        policy = props["ResourcePolicy"]
+        self = cls()
+        self.secret_id = props["SecretId"]
+        secretsmanager_backends[account_id][region_name].put_resource_policy(
+            secret_id=self.secret_id,
+            policy=policy if isinstance(policy, str) else json.dumps(policy),
+        )
+        return self
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.secret_id  # Ref of a resource policy is the secret's ARN on AWS
+
+    def _attributes(self) -> dict[str, str]:
+        return {}
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        backend = secretsmanager_backends[account_id][region_name]
+        if backend._is_valid_identifier(self.secret_id):  # the secret may be gone first
+            backend.delete_resource_policy(secret_id=self.secret_id)
+
+
 def _metric_data_queries(metrics: list[dict[str, Any]] | None) -> list[Any] | None:
     """An alarm's ``Metrics`` (CloudFormation shape) as moto's ``MetricDataQuery`` objects."""
     if not metrics:
@@ -660,6 +802,8 @@ _STAND_IN_MIXINS: tuple[type[_StandIn], ...] = (
     _DetectorStandIn,
     _AlarmStandIn,
     _BackupVaultStandIn,
+    _SecretStandIn,
+    _SecretPolicyStandIn,
 )
 
 
@@ -668,6 +812,7 @@ def _check_stand_in_internals() -> None:
     from moto.backup import models as backup
     from moto.cloudwatch import models as cloudwatch
     from moto.guardduty import models as guardduty
+    from moto.secretsmanager import models as secretsmanager
     from moto.wafv2 import models as wafv2
 
     gap = _STAND_IN_GAP
@@ -675,6 +820,7 @@ def _check_stand_in_internals() -> None:
         (backup, ("backup_backends", "BackupBackend")),
         (wafv2, ("wafv2_backends", "GLOBAL_REGION", "WAFV2Backend")),
         (guardduty, ("guardduty_backends", "GuardDutyBackend")),
+        (secretsmanager, ("secretsmanager_backends", "SecretsManagerBackend")),
         (
             cloudwatch,
             (
@@ -748,6 +894,30 @@ def _check_stand_in_internals() -> None:
         gap,
     )
     _require_params(backup.BackupBackend.delete_backup_vault, ("backup_vault_name",), gap)
+    secrets = secretsmanager.SecretsManagerBackend
+    _require_params(
+        secrets.create_secret,
+        (
+            "name",
+            "secret_string",
+            "secret_binary",
+            "description",
+            "tags",
+            "kms_key_id",
+            "client_request_token",
+            "replica_regions",
+            "force_overwrite",
+        ),
+        gap,
+    )
+    _require_params(
+        secrets.delete_secret,
+        ("secret_id", "recovery_window_in_days", "force_delete_without_recovery"),
+        gap,
+    )
+    _require_params(secrets.put_resource_policy, ("secret_id", "policy"), gap)
+    _require_params(secrets.delete_resource_policy, ("secret_id",), gap)
+    _require(secrets, "_is_valid_identifier", gap)
     _require_params(cloudwatch.MetricStat.__init__, ("metric", "period", "stat", "unit"), gap)
     _require_params(cloudwatch.Metric.__init__, ("metric_name", "namespace", "dimensions"), gap)
     _require_params(
@@ -884,6 +1054,31 @@ def patch_stack_instance_parameters() -> None:
         return result
 
     StackSet.create_stack_instances = create_stack_instances  # type: ignore[method-assign]
+
+
+def patch_missing_stack_instance() -> None:
+    """moto gap: DescribeStackInstance of an instance that does not exist (never created, or
+    deleted) fails inside moto (``None.to_dict()``: HTTP 500, a body boto3 cannot parse);
+    CloudFormation answers ``StackInstanceNotFoundException``, which is how orgkit tells a
+    missing instance from a failing call. The sandbox raises moto's own exception for it. No
+    production path changes."""
+    from moto.cloudformation.exceptions import StackInstanceNotFound
+    from moto.cloudformation.models import CloudFormationBackend
+
+    gap = "DescribeStackInstance of a missing instance"
+    original = _require(CloudFormationBackend, "describe_stack_instance", gap)
+    _require_params(original, ("stack_set_name", "account_id", "region"), gap)
+
+    def describe_stack_instance(
+        self: Any, stack_set_name: str, account_id: str, region: str
+    ) -> dict[str, Any]:
+        stack_set = self.describe_stack_set(stack_set_name)
+        if stack_set.instances.get_instance(account_id, region) is None:
+            raise StackInstanceNotFound()
+        result: dict[str, Any] = original(self, stack_set_name, account_id, region)
+        return result
+
+    CloudFormationBackend.describe_stack_instance = describe_stack_instance  # type: ignore[method-assign]
 
 
 def patch_stack_instance_stack_id() -> None:
