@@ -1,8 +1,9 @@
 """The hand-off to `sam deploy` on the sandbox: samconfig.toml, the workflow and the
 pre-production check, all compared with what raw boto3 reads in the member accounts.
 
-One module-scoped sandbox converges the seed once (~10 s); tests that change live state (a
-secret's value) come last in the file and undo nothing the earlier ones rely on.
+Each test converges the seed's ThemisGuard part (its three accounts, the platform stack set,
+their roles and budgets, the policies) once and makes several read-only checks on it; what
+changes live state (a deleted instance, a secret's value, an extra policy) comes last.
 """
 
 from __future__ import annotations
@@ -36,14 +37,23 @@ def platform_outputs(box: Sandbox, account_id: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
+def themisguard_only(data: dict[str, Any]) -> None:
+    """The seed without what the hand-off does not read (the Security OU's services and stack
+    sets, the shared and sandbox accounts): the same platform, applied in a few seconds."""
+    data.pop("security", None)
+    data["stack_sets"] = [s for s in data["stack_sets"] if s["name"] == "themisguard-platform"]
+    data["accounts"] = [a for a in data["accounts"] if a.get("project") == "themisguard"]
+
+
 @pytest.fixture
 def applied(sandbox: Sandbox, seed_dir: Path) -> Iterator[Path]:
     config = seed_dir / "org.yaml"
+    edit_yaml(config, themisguard_only)
     converged(config)
     yield config
 
 
-def test_samconfig_of_the_seed_is_what_is_live(sandbox: Sandbox, applied: Path) -> None:
+def check_samconfig_of_the_seed_is_what_is_live(sandbox: Sandbox, applied: Path) -> None:
     result = run(applied, "project", "samconfig", "themisguard")
     assert result.exit_code == 0, result.output
     document = tomllib.loads(result.stdout)
@@ -79,7 +89,9 @@ def test_samconfig_of_the_seed_is_what_is_live(sandbox: Sandbox, applied: Path) 
         assert f"arn:aws:iam::{account_id}:role/ThemisGuardDeploymentRole" in result.stderr
 
 
-def test_samconfig_keeps_existing_settings(sandbox: Sandbox, applied: Path, tmp_path: Path) -> None:
+def check_samconfig_keeps_existing_settings(
+    sandbox: Sandbox, applied: Path, tmp_path: Path
+) -> None:
     path = tmp_path / "samconfig.toml"
     path.write_text(
         "# my notes\n"
@@ -105,7 +117,7 @@ def test_samconfig_keeps_existing_settings(sandbox: Sandbox, applied: Path, tmp_
     assert set(document) >= {"dev", "staging", "prod"}
 
 
-def test_samconfig_dry_run_writes_nothing(sandbox: Sandbox, applied: Path, tmp_path: Path) -> None:
+def check_samconfig_dry_run_writes_nothing(sandbox: Sandbox, applied: Path, tmp_path: Path) -> None:
     path = tmp_path / "samconfig.toml"
     result = run(applied, "project", "samconfig", "themisguard", "--out", str(path), "--dry-run")
     assert result.exit_code == 0, result.output
@@ -133,13 +145,15 @@ def test_missing_stack_instance_is_refused_with_how_to_fix(
     assert not path.exists()
 
 
-def test_unknown_project_is_an_error(sandbox: Sandbox, applied: Path) -> None:
+def check_unknown_project_is_an_error(sandbox: Sandbox, applied: Path) -> None:
     result = run(applied, "project", "samconfig", "nosuch")
     assert result.exit_code == 1
     assert "no project 'nosuch'" in result.stderr and "themisguard" in result.stderr
 
 
-def test_workflow_assumes_each_environments_role_with_oidc(sandbox: Sandbox, applied: Path) -> None:
+def check_workflow_assumes_each_environments_role_with_oidc(
+    sandbox: Sandbox, applied: Path
+) -> None:
     result = run(applied, "project", "workflow", "themisguard")
     assert result.exit_code == 0, result.output
     workflow = yaml.safe_load(result.stdout)
@@ -175,7 +189,7 @@ def items(document: dict[str, Any], env: str) -> dict[str, dict[str, Any]]:
     return {i["item"]: i for i in document["items"] if i["environment"] == env}
 
 
-def test_check_prod_lists_the_checklist_and_secrets_are_empty(
+def check_check_prod_lists_the_checklist_and_secrets_are_empty(
     sandbox: Sandbox, applied: Path
 ) -> None:
     result = run(applied, "project", "check", "themisguard", "--env", "prod", "--json")
@@ -199,7 +213,7 @@ def test_check_prod_lists_the_checklist_and_secrets_are_empty(
     assert document["summary"]["fail"] >= 3 and document["passed"] is False
 
 
-def test_check_text_names_every_item(sandbox: Sandbox, applied: Path) -> None:
+def check_check_text_names_every_item(sandbox: Sandbox, applied: Path) -> None:
     result = run(applied, "project", "check", "themisguard", "--env", "dev")
     assert result.exit_code == 2
     for words in ("Budget alerts configured", "Stripe keys configured", "cannot-check"):
@@ -207,7 +221,7 @@ def test_check_text_names_every_item(sandbox: Sandbox, applied: Path) -> None:
     assert "no domain is declared for dev" in result.stdout
 
 
-def test_secrets_set_with_boto3_pass_and_the_value_is_never_printed(
+def check_secrets_set_with_boto3_pass_and_the_value_is_never_printed(
     sandbox: Sandbox, applied: Path
 ) -> None:
     prod = account_ids(sandbox)["themisguard-prod@delatsi-llc.com"]
@@ -228,7 +242,7 @@ def test_secrets_set_with_boto3_pass_and_the_value_is_never_printed(
     assert found["google-oauth"]["status"] == "pass"
 
 
-def test_changed_deploy_role_fails_the_check(sandbox: Sandbox, applied: Path) -> None:
+def check_changed_deploy_role_fails_the_check(sandbox: Sandbox, applied: Path) -> None:
     prod = account_ids(sandbox)["themisguard-prod@delatsi-llc.com"]
     iam = sandbox.member_client(prod, "iam")
     iam.put_role_policy(
@@ -251,7 +265,9 @@ def test_changed_deploy_role_fails_the_check(sandbox: Sandbox, applied: Path) ->
     assert any("inline:extra" in e for e in role["evidence"])
 
 
-def test_check_of_a_project_without_domains_says_it_cannot(sandbox: Sandbox, applied: Path) -> None:
+def check_check_of_a_project_without_domains_says_it_cannot(
+    sandbox: Sandbox, applied: Path
+) -> None:
     edit_yaml(applied, lambda d: d["projects"][0].pop("domains"))
     document = json.loads(
         run(applied, "project", "check", "themisguard", "--env", "prod", "--json").stdout
@@ -259,3 +275,25 @@ def test_check_of_a_project_without_domains_says_it_cannot(sandbox: Sandbox, app
     prod = items(document, "prod")
     assert prod["certificate"]["status"] == "cannot-check"
     assert prod["domain"]["status"] == "cannot-check"
+
+
+def test_samconfig_and_workflow_are_what_is_live(
+    sandbox: Sandbox, applied: Path, tmp_path: Path
+) -> None:
+    check_samconfig_of_the_seed_is_what_is_live(sandbox, applied)
+    for folder in ("kept", "dry"):
+        (tmp_path / folder).mkdir()
+    check_samconfig_keeps_existing_settings(sandbox, applied, tmp_path / "kept")
+    check_samconfig_dry_run_writes_nothing(sandbox, applied, tmp_path / "dry")
+    check_unknown_project_is_an_error(sandbox, applied)
+    check_workflow_assumes_each_environments_role_with_oidc(sandbox, applied)
+
+
+def test_check_lists_the_checklist_then_follows_live_changes(
+    sandbox: Sandbox, applied: Path
+) -> None:
+    check_check_prod_lists_the_checklist_and_secrets_are_empty(sandbox, applied)
+    check_check_text_names_every_item(sandbox, applied)
+    check_secrets_set_with_boto3_pass_and_the_value_is_never_printed(sandbox, applied)
+    check_changed_deploy_role_fails_the_check(sandbox, applied)
+    check_check_of_a_project_without_domains_says_it_cannot(sandbox, applied)
