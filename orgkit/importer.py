@@ -200,10 +200,18 @@ def email_problem(email: str) -> str | None:
     return None
 
 
+def one_line(text: str) -> str:
+    """Text safe in a YAML comment: control characters (a newline would end the comment and
+    let a live name write YAML) become '?'."""
+    return "".join("?" if ord(c) < 0x20 or ord(c) == 0x7F else c for c in text)
+
+
 def name_problem(name: str, what: str, max_length: int) -> str | None:
     """Why org.yaml could not carry this name as it is (its schema strips spaces), or None."""
     if not name.strip():
         return f"its {what} is blank"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        return f"its {what} {name!r} holds control characters (a newline, a tab...)"
     if name != name.strip():
         return f"its {what} {name!r} starts or ends with spaces, which org.yaml's schema strips"
     if len(name) > max_length:
@@ -565,7 +573,7 @@ def _account_node(account: ImportedAccount) -> CommentedMap:
     node["ou"] = account.ou
     node["environment"] = account.environment.value
     if account.environment_reason is not None:
-        node.yaml_add_eol_comment(account.environment_reason, "environment")
+        node.yaml_add_eol_comment(one_line(account.environment_reason), "environment")
     if account.state != "active":
         node["state"] = account.state
     if account.policies:

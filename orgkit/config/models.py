@@ -16,7 +16,10 @@ from orgkit.names import ROOT_PATH
 from orgkit.quotas import Quotas
 
 AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
-Name = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+# No control characters (a newline in a name would end a YAML comment or line it is put in).
+Name = Annotated[
+    str, StringConstraints(min_length=1, strip_whitespace=True, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
 # IAM's rule for role names: they are pasted into ARNs (SCP exemptions, trust policies), so a
 # '*' or a '/' must never get through.
 ROLE_NAME_PATTERN = r"^[\w+=,.@-]{1,64}$"
@@ -91,7 +94,9 @@ class PolicySpec(_Model):
     )
 
 
-OUName = Annotated[str, StringConstraints(pattern=r"^[^/]+$", min_length=1, strip_whitespace=True)]
+OUName = Annotated[
+    str, StringConstraints(pattern=r"^[^/\x00-\x1f\x7f]+$", min_length=1, strip_whitespace=True)
+]
 
 
 class OUSpec(_Model):

@@ -159,7 +159,10 @@ def test_hand_edits_and_detaches_of_rcp_tag_and_backup_policies_are_planned_back
     report = json.loads(run(config, "drift", "--json").stdout)
     findings = {f["address"]: f for f in report["findings"]}
     assert findings['policy["prod-backups"]']["issue"] == "changed"
-    assert findings['policy["prod-backups"]']["actual"]["type"] == "BACKUP_POLICY"
+    assert "type" not in findings['policy["prod-backups"]']["actual"]  # only what differs
+    whole = json.loads(run(config, "drift", "--json", "--whole").stdout)
+    whole_findings = {f["address"]: f for f in whole["findings"]}
+    assert whole_findings['policy["prod-backups"]']["actual"]["type"] == "BACKUP_POLICY"
     assert findings['policy_attachment["data-perimeter" -> "/"]']["issue"] == "missing"
     assert findings['policy["someones-tags"]']["issue"] == "unmanaged"
 

@@ -178,3 +178,21 @@ def test_a_file_the_round_trip_would_reformat_is_refused() -> None:
     text = "version: 1\norganization:\n     name: odd\n     management_account_id: '1'\n"
     with pytest.raises(OrgkitError, match="would reformat"):
         load_round_trip(text, "org.yaml")
+
+
+def test_a_name_with_a_newline_cannot_write_yaml() -> None:
+    """A live OU named "Team\\nstackset_roles: {...}\\n#" must not become org.yaml lines: the name
+    is refused (org.yaml's schema refuses control characters too) and comments are one line."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from orgkit.config.models import Name, OUName
+    from orgkit.importer import name_problem, one_line
+
+    evil = "Team\nstackset_roles: {execution_role: Pwn}\n#"
+    problem = name_problem(evil, "name", 128)
+    assert problem is not None and "control characters" in problem
+    assert "\n" not in one_line(f"guessed from its OU /{evil}/Prod")
+    for model in (Name, OUName):
+        with pytest.raises(ValidationError):
+            TypeAdapter(model).validate_python(evil)
+        assert TypeAdapter(model).validate_python("Team Prod") == "Team Prod"
