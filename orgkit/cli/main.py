@@ -284,7 +284,8 @@ def apply_cmd(
     "ous",
     multiple=True,
     metavar="PATH",
-    help="Only findings under this OU, e.g. /Production, its sub-OUs included (repeatable).",
+    help="Only findings under this OU, e.g. /Production, its sub-OUs included, and of the "
+    "policies that apply there (repeatable; organization-wide things only with --ou /).",
 )
 @click.option(
     "--kind",

@@ -66,8 +66,10 @@ def _under(path: str, ou: str) -> bool:
 def scoped(report: DriftReport, scope: DriftScope, spec: OrgSpec, live: LiveOrg) -> DriftReport:
     """The findings of ``report`` within ``scope``. A finding belongs to an account by its
     account id or by the account's email in its address; to an OU by such an account's OU
-    (declared and live: a moved account is in both) or by an OU path in its address (the OU
-    itself, an attachment to it).
+    (declared and live: a moved account is in both), by an OU path in its address (the OU
+    itself, an attachment to it), and a policy's own finding to the OUs it applies in (attached
+    there, above, or below). Organization-wide things (stack sets, the trail, delegated
+    administrators) belong to no OU.
 
     Raises OrgkitError for an account or OU that neither org.yaml nor the organization has.
     """
@@ -110,11 +112,30 @@ def scoped(report: DriftReport, scope: DriftScope, spec: OrgSpec, live: LiveOrg)
         found = {by_id[finding.account_id]} if finding.account_id in by_id else set()
         return found | {n.lower() for n in _QUOTED.findall(finding.address)} & ou_paths.keys()
 
+    # Where each declared policy is attached: a policy's own finding (its content) belongs to
+    # those places and, as policies are inherited, to every OU below them.
+    attached: dict[str, set[str]] = {}
+    for name in spec.organization.policies:
+        attached.setdefault(name, set()).add(ROOT_PATH)
+    for path, ou_spec, _ in spec.walk_ous():
+        for name in ou_spec.policies:
+            attached.setdefault(name, set()).add(path)
+    for account_spec in spec.accounts:
+        for name in account_spec.policies:
+            attached.setdefault(name, set()).add(account_spec.ou)
+
     def paths_of(finding: Finding) -> set[str]:
         paths = {n for n in _QUOTED.findall(finding.address) if n.startswith("/")}
         for email in emails_of(finding):
             paths |= ou_paths[email]
         return paths
+
+    def inherited(finding: Finding, ou: str) -> bool:
+        """A policy's finding, where the policy applies in ``ou`` (attached at or above it)."""
+        if finding.kind != "policy":
+            return False
+        places = {p for n in _QUOTED.findall(finding.address) for p in attached.get(n, ())}
+        return any(p == ROOT_PATH or _under(ou, p) or _under(p, ou) for p in places)
 
     def keep(finding: Finding) -> bool:
         if scope.kinds and finding.kind not in scope.kinds:
@@ -123,6 +144,8 @@ def scoped(report: DriftReport, scope: DriftScope, spec: OrgSpec, live: LiveOrg)
             return False
         if not scope.ous or ROOT_PATH in scope.ous:
             return True
-        return any(_under(p, ou) for p in paths_of(finding) for ou in scope.ous)
+        return any(_under(p, ou) for p in paths_of(finding) for ou in scope.ous) or any(
+            inherited(finding, ou) for ou in scope.ous
+        )
 
     return replace(report, findings=tuple(f for f in report.findings if keep(f)))
