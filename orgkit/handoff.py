@@ -9,6 +9,7 @@ is an error that says which and how to fix it, never a guess.
 
 from __future__ import annotations
 
+import fnmatch
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -62,7 +63,9 @@ SAMCONFIG_VERSION = 0.1
 DEFAULT_CAPABILITIES = "CAPABILITY_IAM"
 WORKFLOW_PATH = ".github/workflows/deploy.yml"
 # Read-only IAM actions that would hand the deployment role a secret's value.
-SECRET_READS = ("secretsmanager:GetSecretValue", "secretsmanager:*", "*")
+# An Allow whose action pattern matches this reads secret values (IAM matches actions
+# case-insensitively, with * and ? wildcards: secretsmanager:Get*, *:*, * all do).
+SECRET_READ = "secretsmanager:getsecretvalue"  # noqa: S105 (an action name, not a password)
 
 
 @dataclass(frozen=True)
@@ -309,6 +312,17 @@ def _overrides(existing: Any, managed: dict[str, str]) -> str:
 
 
 # -- the GitHub Actions workflow ------------------------------------------------------------
+# The actions the deploy workflow uses, pinned by full commit (a tag can be moved to other code
+# that then runs with the job's OIDC token); the version each commit is stands beside it.
+PINNED = {
+    "checkout": "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1  # v7.0.1",
+    "setup-python": "actions/setup-python@5fda3b95a4ea91299a34e894583c3862153e4b97  # v7.0.0",
+    "setup-sam": "aws-actions/setup-sam@89ddb14d60e682855e3fea4be85b3c56485de310  # v3",
+    "configure-aws-credentials": "aws-actions/configure-aws-credentials@"
+    "e6de054238d6b7531b4efff3b6587d9aade6a06c  # v6.2.3",
+}
+
+
 def workflow(project_live: ProjectLive) -> str:
     """A deploy workflow for the project's repository: one job per environment, each assuming
     that environment's deployment role with GitHub's OIDC token (no stored keys)."""
@@ -362,14 +376,16 @@ def workflow(project_live: ProjectLive) -> str:
             "      id-token: write",
             "      contents: read",
             "    steps:",
-            "      - uses: actions/checkout@v4",
-            "      - uses: actions/setup-python@v5",
+            f"      - uses: {PINNED['checkout']}",
+            "        with:",
+            "          persist-credentials: false  # the job's token stays out of .git/config",
+            f"      - uses: {PINNED['setup-python']}",
             "        with:",
             '          python-version: "3.12"',
-            "      - uses: aws-actions/setup-sam@v2",
+            f"      - uses: {PINNED['setup-sam']}",
             "        with:",
             "          use-installer: true",
-            "      - uses: aws-actions/configure-aws-credentials@v4",
+            f"      - uses: {PINNED['configure-aws-credentials']}",
             "        with:",
             f"          role-to-assume: {arn}",
             f"          aws-region: {env.region}",
@@ -519,6 +535,11 @@ def _secrets_item(
     )
 
 
+def reads_secret_values(action: str) -> bool:
+    """Whether an IAM action pattern allows GetSecretValue (case-insensitive, * and ?)."""
+    return fnmatch.fnmatchcase(SECRET_READ, action.lower())
+
+
 def deploy_role_check(env: ProjectEnvironment, project: ProjectSpec) -> checks.CheckResult:
     """The deployment role is orgkit's least-privilege role, unchanged: its permissions,
     boundary and trust equal what orgkit builds (linted in the tests), nothing else attached,
@@ -551,7 +572,7 @@ def deploy_role_check(env: ProjectEnvironment, project: ProjectSpec) -> checks.C
             for statement in (live.permissions or {}).get("Statement", [])
             if statement.get("Effect") == "Allow"
             for action in _actions(statement)
-            if action in SECRET_READS
+            if reads_secret_values(action)
         }
     )
     subjects = [

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +125,9 @@ def test_application_role_policy_passes_parliament(platform: dict[str, Any]) -> 
     assert [(f.issue, f.detail) for f in findings] == []
 
 
-def test_no_role_orgkit_builds_may_read_a_secret_value() -> None:
+def test_no_role_orgkit_builds_is_granted_secret_values() -> None:
+    """No Allow of any role orgkit builds names GetSecretValue, by wildcard either. (The
+    execution role can still rewrite a secret's resource policy: deploying-the-app.md says so.)"""
     config = load_config(REPO / "org.yaml")
     ids = {a.email.lower(): str(100000000000 + i) for i, a in enumerate(config.spec.accounts)}
     wanted = wanted_roles(config.spec, None, "123456789012", "o-abcdefghij", ids)
@@ -135,10 +138,8 @@ def test_no_role_orgkit_builds_may_read_a_secret_value() -> None:
                 continue
             actions = statement["Action"]
             actions = actions if isinstance(actions, list) else [actions]
-            assert not {"secretsmanager:GetSecretValue", "secretsmanager:*", "*"} & set(actions), (
-                role.role.role_name,
-                statement.get("Sid"),
-            )
+            reads = [a for a in actions if handoff.reads_secret_values(a)]
+            assert not reads, (role.role.role_name, statement.get("Sid"), reads)
 
 
 def test_deployment_role_may_not_change_the_platform_roles() -> None:
@@ -215,6 +216,23 @@ def test_workflow_jobs_follow_the_roles_trust() -> None:
     )
 
 
+def test_workflow_passes_actionlint_and_pins_its_actions(tmp_path: Path) -> None:
+    from tests.unit.test_ci_recipe import actionlint
+
+    text = handoff.workflow(_project_live(["dev", "prod"], trusted=["prod"]))
+    workflow_file = tmp_path / ".github" / "workflows" / "deploy.yml"
+    workflow_file.parent.mkdir(parents=True)
+    workflow_file.write_text(text)
+    linted = actionlint(workflow_file)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    for job in yaml.safe_load(text)["jobs"].values():
+        for step in job["steps"]:
+            if "uses" in step:  # a full commit, never a tag that can move
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step
+        checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout"))
+        assert checkout["with"]["persist-credentials"] is False
+
+
 def test_workflow_refuses_a_missing_role() -> None:
     project_live = _project_live(["dev"], trusted=["dev"])
     gone = handoff.ProjectEnvironment(
@@ -229,3 +247,19 @@ def test_workflow_refuses_a_missing_role() -> None:
                 project_live.config, project_live.project, project_live.live, (gone,)
             )
         )
+
+
+@pytest.mark.parametrize(
+    ("action", "reads"),
+    [
+        ("secretsmanager:GetSecretValue", True),
+        ("secretsmanager:Get*", True),
+        ("SecretsManager:getsecretvalue", True),
+        ("*:*", True),
+        ("*", True),
+        ("secretsmanager:Describe*", False),
+        ("secretsmanager:ListSecretVersionIds", False),
+    ],
+)
+def test_what_counts_as_reading_a_secret(action: str, reads: bool) -> None:
+    assert handoff.reads_secret_values(action) is reads
