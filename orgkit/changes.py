@@ -188,14 +188,21 @@ class Finding:
     actual: Any
     note: str = ""  # for the text view only (the kind's note); the JSON sides carry it already
     detail: tuple[str, ...] = ()  # for the text view only: what differs, as plan describes it
+    fields: tuple[str, ...] | None = None  # what differs, when the kind knows (see `differs`)
 
     @property
     def differs(self) -> list[str]:
-        """The top-level fields whose expected and actual values differ (a changed finding)."""
+        """The top-level fields that differ (a changed finding): as the kind says, else those
+        both sides have with different values (a field on one side only is context, such as
+        the live parent's id), else any field whose values differ."""
         if not isinstance(self.expected, dict) or not isinstance(self.actual, dict):
             return []
+        if self.fields is not None:
+            return list(self.fields)
         keys = [*self.expected, *(k for k in self.actual if k not in self.expected)]
-        return [k for k in keys if self.expected.get(k) != self.actual.get(k)]
+        differing = [k for k in keys if self.expected.get(k) != self.actual.get(k)]
+        both = [k for k in differing if k in self.expected and k in self.actual]
+        return both or differing
 
     def to_dict(self, *, whole: bool = False) -> dict[str, Any]:
         """The JSON contract's finding object. A ``changed`` finding's ``expected`` and
@@ -204,8 +211,10 @@ class Finding:
         expected, actual = self.expected, self.actual
         differs = self.differs
         if differs and not whole:
-            expected = {k: v for k, v in expected.items() if k in differs}
-            actual = {k: v for k, v in actual.items() if k in differs}
+            expected, actual = _narrow(
+                {k: v for k, v in expected.items() if k in differs},
+                {k: v for k, v in actual.items() if k in differs},
+            )
         return {
             "address": self.address,
             "kind": self.kind,
@@ -215,6 +224,26 @@ class Finding:
             "actual": actual,
             "differs": differs,
         }
+
+
+def _narrow(expected: Any, actual: Any) -> tuple[Any, Any]:
+    """Only the parts that differ: within mappings the keys whose values differ, within lists
+    the items one side has and the other has not (a policy's extra statement); other values
+    whole."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        keys = [*expected, *(k for k in actual if k not in expected)]
+        narrowed = {
+            k: _narrow(expected.get(k), actual.get(k))
+            for k in keys
+            if expected.get(k) != actual.get(k)
+        }
+        return (
+            {k: e for k, (e, _) in narrowed.items() if k in expected},
+            {k: a for k, (_, a) in narrowed.items() if k in actual},
+        )
+    if isinstance(expected, list) and isinstance(actual, list):
+        return [e for e in expected if e not in actual], [a for a in actual if a not in expected]
+    return expected, actual
 
 
 @dataclass(frozen=True)

@@ -312,6 +312,12 @@ class ResourceKind(ABC):
         # An update, or a destructive change: org.yaml wants it otherwise (or gone).
         return Finding(change.address, self.kind, account_id, "changed", after, before, note)
 
+    def differing_fields(self, change: Change) -> list[str] | None:
+        """The fields of an update that differ, when the kind knows them better than a
+        comparison of ``before`` and ``after`` can (their models may differ in shape); None:
+        compare them."""
+        return None
+
     def account_id(self, change: Change) -> str | None:
         """The member account a change happens in, if any (drift reports it)."""
         for side in (change.after, change.before):

@@ -408,6 +408,11 @@ class RoleKind(ResourceKind):
         handler = one_at_a_time(ensure_role)
         return {Action.CREATE: handler, Action.UPDATE: handler}
 
+    def differing_fields(self, change: Change) -> list[str] | None:
+        """What the plan found different (trust, permissions, boundary...): the live side says."""
+        before = change.before
+        return list(before.differs) if isinstance(before, LiveRoleState) else None
+
     def describe(self, change: Change) -> list[str]:
         after = change.new(WantedRoleState)
         if change.action is Action.CREATE:

@@ -21,10 +21,17 @@ from orgkit.names import ROOT_PATH
 
 def drift(plan: Plan, live: LiveOrg) -> DriftReport:
     """Findings from a plan made with every destructive flag, and from each kind's deep read."""
-    findings = [
-        replace(kind_of(c.kind).finding(c), detail=tuple(kind_of(c.kind).describe(c)))
-        for c in (*plan.changes, *plan.held_back)
-    ]
+    findings = []
+    for change in (*plan.changes, *plan.held_back):
+        kind = kind_of(change.kind)
+        fields = kind.differing_fields(change)
+        findings.append(
+            replace(
+                kind.finding(change),
+                detail=tuple(kind.describe(change)),
+                fields=tuple(fields) if fields is not None else None,
+            )
+        )
     findings += [
         Finding(
             u.address,

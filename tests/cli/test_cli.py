@@ -254,10 +254,10 @@ def test_drift_exit_codes_and_json(sandbox: Sandbox, seed_dir: Path) -> None:
             "differs",
         }
     moved = next(f for f in report["findings"] if f["issue"] == "changed")
-    assert moved["differs"] == ["ou", "parent_id"]  # the live side names the parent's id
+    assert moved["differs"] == ["ou"]  # the live parent's id is context, not a difference
     # Only what differs (format 3); --whole keeps every field.
     assert moved["expected"] == {"ou": "/Production"}
-    assert moved["actual"] == {"ou": "/Sandbox", "parent_id": moved["actual"]["parent_id"]}
+    assert moved["actual"] == {"ou": "/Sandbox"}
     assert (moved["actual"]["ou"], moved["expected"]["ou"]) == ("/Sandbox", "/Production")
     whole = json.loads(run(config, "drift", "--json", "--whole").stdout)
     whole_moved = next(f for f in whole["findings"] if f["issue"] == "changed")
