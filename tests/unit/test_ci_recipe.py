@@ -738,8 +738,11 @@ def as_list(value: str | list[str]) -> list[str]:
 
 
 def test_the_apply_role_cannot_change_itself_or_other_roles() -> None:
-    """Its IAM writes reach the StackSet administration role and service-linked roles only:
-    not the CI roles, not a new role of its choosing."""
+    """In the management account it changes no role: no permissions, no trust, no new role of
+    its choosing. Its only IAM actions beyond reads pass the StackSet administration role (the
+    stack's) to CloudFormation and create service-linked roles of four services, whose
+    permissions and trust AWS defines. (In member accounts it works through the access role,
+    an administrator there: docs/ci.md says so.)"""
     resources = {
         resource
         for statement in permissions("ApplyRole")["Statement"]
