@@ -1,7 +1,8 @@
 """The GitHub Actions recipe (examples/github-actions, docs/ci.md): the workflows pass actionlint,
 every `orgkit ...` line in them parses against the real command tree, actions are pinned,
-permissions are minimal per job, and the roles template is linted, scanned and trusted by
-exactly the subjects the workflows need."""
+permissions are minimal per job, their scripts do what they say when run (the summary's fence,
+the drift issue), and the roles template is linted, scanned and trusted by exactly the subjects
+the workflows need."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import collections
 import collections.abc
 import functools
 import json
+import os
 import re
 import shlex
 import shutil
@@ -23,6 +25,11 @@ import pytest
 import yaml
 
 from orgkit.cli.main import cli
+from orgkit.config.loader import load_config
+from orgkit.config.models import StackSetRolesSpec
+from orgkit.config.roles import administration_role
+from orgkit.names import PERMISSIONS_POLICY
+from orgkit.policy_doc import equivalent
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "examples" / "github-actions"
@@ -135,6 +142,40 @@ def test_checkouts_keep_no_token() -> None:
     assert all(s["with"]["persist-credentials"] is False for s in checkouts)
 
 
+def test_orgkit_is_installed_from_the_hash_locked_file_when_there_is_one() -> None:
+    """Every job installs orgkit the same way: with --require-hashes from the committed
+    requirements file if it exists, else from ORGKIT_PACKAGE, with a warning."""
+    installs = [(f, j, s) for f, j, s in steps() if s.get("name") == "install orgkit"]
+    assert len(installs) == 4
+    scripts = {s["run"] for _, _, s in installs}
+    assert len(scripts) == 1
+    [script] = scripts
+    locked = 'python -m pip install --quiet --require-hashes -r "$ORGKIT_REQUIREMENTS"'
+    assert script.index('[ -f "$ORGKIT_REQUIREMENTS" ]') < script.index(locked)
+    assert script.index(locked) < script.index("::warning::") < script.index("$ORGKIT_PACKAGE")
+    for path in WORKFLOWS:
+        workflow = load_workflow(path)
+        assert workflow["env"]["ORGKIT_REQUIREMENTS"] == ".github/orgkit-requirements.txt"
+    # A pull request that changes the locked file is planned with what it installs.
+    plan = load_workflow(RECIPE / "workflows" / "orgkit-plan.yml")
+    assert ".github/orgkit-requirements.txt" in plan["on"]["pull_request"]["paths"]
+
+
+def test_the_apply_session_lasts_as_long_as_the_job_may() -> None:
+    """Apply may run past the default hour: the credentials last 7200 s, which the apply
+    role's MaxSessionDuration allows and the job's timeout does not exceed."""
+    apply = load_workflow(RECIPE / "workflows" / "orgkit-apply.yml")["jobs"]["apply"]
+    [configure] = [s for s in apply["steps"] if s.get("uses", "").startswith(CONFIGURE_AWS)]
+    duration = configure["with"]["role-duration-seconds"]
+    assert duration == 7200
+    assert duration <= role("ApplyRole")["MaxSessionDuration"]
+    assert apply["timeout-minutes"] * 60 <= duration
+    # The other jobs keep the default hour, which the plan role's maximum allows.
+    others = [s for f, j, s in steps() if s.get("uses", "").startswith(CONFIGURE_AWS)]
+    assert sum("role-duration-seconds" in s["with"] for s in others) == 1
+    assert role("PlanRole")["MaxSessionDuration"] == 3600
+
+
 def role_variables() -> dict[str, set[str]]:
     """Which role variable each job assumes, by 'file:job'."""
     found: dict[str, set[str]] = collections.defaultdict(set)
@@ -153,12 +194,17 @@ def test_only_the_approved_apply_job_assumes_the_apply_role() -> None:
     }
     apply = load_workflow(RECIPE / "workflows" / "orgkit-apply.yml")
     assert apply["jobs"]["apply"]["environment"] == template_defaults()["ApplyEnvironment"]
+    assert "environment" not in apply["jobs"]["plan"]  # on main: the default branch's subject
     assert apply["jobs"]["apply"]["needs"] == "plan"
     assert apply["on"]["push"]["branches"] == [template_defaults()["DefaultBranch"]]
     # Two applies never run at once, and a queued one is never cancelled mid-way.
     assert apply["concurrency"] == {"group": "orgkit-apply", "cancel-in-progress": False}
     plan = load_workflow(RECIPE / "workflows" / "orgkit-plan.yml")
     assert set(plan["on"]) == {"pull_request"}  # never pull_request_target
+    # The plan role trusts the plan environment, whose reviewers approve each run; without the
+    # environment a pull request's token says `pull_request`, which no role trusts.
+    assert plan["jobs"]["plan"]["environment"] == template_defaults()["PlanEnvironment"]
+    assert "environment" not in plan["jobs"]["comment"]
     drift = load_workflow(RECIPE / "workflows" / "orgkit-drift.yml")
     assert set(drift["on"]) == {"schedule", "workflow_dispatch"}
 
@@ -213,7 +259,8 @@ def test_every_orgkit_command_line_parses_against_the_cli() -> None:
     # The options whose meaning the workflows rely on (exit codes, saved plan, no prompt).
     assert "plan --detailed-exitcode --out plan.json" in lines
     assert "apply --plan plan.json --yes" in lines
-    assert "drift --json --detect-stack-drift" in lines
+    # Unmanaged things alone exit 0 since drift format 3; the governance check wants them.
+    assert "drift --json --detect-stack-drift --fail-on-unmanaged" in lines
 
 
 @pytest.mark.parametrize(
@@ -237,6 +284,201 @@ def test_commands_are_found_after_shell_syntax() -> None:
         "orgkit \\\n  drift --json"
     )
     assert orgkit_commands(script) == [["validate"], ["drift", "--json"]]
+
+
+# -- the scripts, run ----------------------------------------------------------------------------
+def step_script(workflow: str, job: str, step_id: str) -> str:
+    """The ``run:`` script of the step with this id."""
+    [script] = [
+        s["run"]
+        for s in load_workflow(RECIPE / "workflows" / workflow)["jobs"][job]["steps"]
+        if s.get("id") == step_id
+    ]
+    return str(script)
+
+
+def run_with_fake_orgkit(
+    script: str, tmp_path: Path, *, code: int, stdout: str = "", stderr: str = ""
+) -> tuple[int, str, str]:
+    """Run a step's script as GitHub does (bash -eo pipefail) with an ``orgkit`` that prints
+    ``stdout`` and ``stderr`` and exits ``code``; return its exit code, the job summary and
+    the step's outputs."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (tmp_path / "stdout").write_text(stdout)
+    (tmp_path / "stderr").write_text(stderr)
+    (fake / "orgkit").write_text(
+        f'#!/bin/sh\ncat "{tmp_path}/stdout"\ncat "{tmp_path}/stderr" >&2\nexit {code}\n'
+    )
+    (fake / "orgkit").chmod(0o755)
+    (tmp_path / "step.sh").write_text(script)
+    work = tmp_path / "work"
+    work.mkdir()
+    summary, outputs = tmp_path / "summary.md", tmp_path / "outputs"
+    summary.touch()
+    outputs.touch()
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(tmp_path / "step.sh")],
+        cwd=work,
+        env={
+            "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}",
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "GITHUB_OUTPUT": str(outputs),
+            "GITHUB_SHA": "0123456789abcdef",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.returncode, summary.read_text(), outputs.read_text()
+
+
+def fenced(summary: str) -> str:
+    """The text of the summary's first fenced block, read as CommonMark reads it: the block
+    ends at the first line of only backticks at least as long as its opening fence."""
+    lines = summary.splitlines()
+    [start] = [i for i, line in enumerate(lines) if re.fullmatch(r"`{3,}text", line)]
+    fence = lines[start][: -len("text")]
+    end = next(
+        i
+        for i in range(start + 1, len(lines))
+        if re.fullmatch(rf" {{0,3}}`{{{len(fence)},}}\s*", lines[i])
+    )
+    return "\n".join(lines[start + 1 : end]) + "\n"
+
+
+# A plan whose text has runs of 3 and 5 backticks (from an SCP file or a description): a fixed
+# fence of four backticks would end at the second one.
+TRICKY_PLAN = '~ policy["scp:deny-root"]\n```\nnot the end\n`````\nnor this\n'
+
+
+@pytest.mark.parametrize(
+    ("workflow", "job"), [("orgkit-plan.yml", "plan"), ("orgkit-apply.yml", "plan")]
+)
+def test_the_plan_cannot_close_the_summary_fence(workflow: str, job: str, tmp_path: Path) -> None:
+    script = step_script(workflow, job, "plan")
+    code, summary, outputs = run_with_fake_orgkit(script, tmp_path, code=2, stdout=TRICKY_PLAN)
+    assert code == 0
+    assert fenced(summary) == TRICKY_PLAN
+    assert ("exit-code=2" if workflow == "orgkit-plan.yml" else "changes=true") in outputs
+
+
+def test_the_fence_check_can_fail() -> None:
+    """A fixed four-backtick fence (the old summary) is ended by the plan's own text."""
+    summary = f"### plan\n````text\n{TRICKY_PLAN}````\n"
+    assert fenced(summary) != TRICKY_PLAN
+
+
+def test_a_failed_pull_request_plan_shows_its_error_fenced(tmp_path: Path) -> None:
+    error = "error: org.yaml:12: accounts[0].email: ```` is not an email\n"
+    script = step_script("orgkit-plan.yml", "plan", "plan")
+    code, summary, outputs = run_with_fake_orgkit(script, tmp_path, code=1, stderr=error)
+    assert code == 1
+    assert summary.startswith("### orgkit plan failed (exit 1)\n")
+    assert fenced(summary) == error
+    assert (tmp_path / "work" / "plan.txt").read_text() == error  # for the comment
+    assert "exit-code=1" in outputs
+
+
+def test_an_unchanged_plan_is_in_a_plain_fence(tmp_path: Path) -> None:
+    script = step_script("orgkit-apply.yml", "plan", "plan")
+    code, summary, outputs = run_with_fake_orgkit(script, tmp_path, code=0, stdout="No changes.\n")
+    assert (code, outputs) == (0, "changes=false\n")
+    assert "\n```text\nNo changes.\n```\n" in summary
+
+
+def run_drift_issue_script(
+    tmp_path: Path, *, exit_code: str, report: dict[str, Any], open_issues: list[Any]
+) -> list[Any]:
+    """Run the drift workflow's github-script body under node, with a recording stand-in for
+    the GitHub API; return the calls it made, in order."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed (the drift issue script is JavaScript)")
+    drift = load_workflow(RECIPE / "workflows" / "orgkit-drift.yml")
+    [script] = [
+        s["with"]["script"]
+        for s in drift["jobs"]["report"]["steps"]
+        if "with" in s and "script" in s["with"]
+    ]
+    (tmp_path / "script.js").write_text(script)
+    (tmp_path / "drift.json").write_text(json.dumps(report))
+    (tmp_path / "harness.js").write_text(
+        """
+const fs = require('fs');
+const calls = [];
+const record = (name) => async (args) => { calls.push([name, args]); return { data: {} }; };
+const github = {
+  paginate: async () => JSON.parse(process.env.OPEN_ISSUES),
+  rest: { issues: {
+    listForRepo: 'listForRepo',
+    create: record('create'),
+    update: record('update'),
+    createComment: record('createComment'),
+  } },
+};
+const context = { serverUrl: 'https://github.com', repo: { owner: 'o', repo: 'r' }, runId: 7 };
+const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor;
+const body = fs.readFileSync('script.js', 'utf8');
+new AsyncFunction('require', 'github', 'context', body)(require, github, context)
+  .then(() => process.stdout.write(JSON.stringify(calls)));
+"""
+    )
+    result = subprocess.run(
+        [node, "harness.js"],
+        cwd=tmp_path,
+        env={**os.environ, "EXIT_CODE": exit_code, "OPEN_ISSUES": json.dumps(open_issues)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    calls = json.loads(result.stdout)
+    assert isinstance(calls, list)
+    return calls
+
+
+def finding(issue: str, address: str) -> dict[str, Any]:
+    return {"issue": issue, "kind": "ou", "account_id": None, "address": address}
+
+
+def test_the_drift_issue_lists_unmanaged_things_apart(tmp_path: Path) -> None:
+    report = {
+        "format_version": 3,
+        "in_sync": False,
+        "findings": [
+            finding("changed", 'ou["/Production"]'),
+            finding("unmanaged", 'ou["/Shadow"]'),
+        ],
+    }
+    [(call, args)] = run_drift_issue_script(tmp_path, exit_code="2", report=report, open_issues=[])
+    assert call == "create" and args["labels"] == ["orgkit-drift"]
+    body = args["body"]
+    declared, unmanaged = body.split("#### Unmanaged")
+    assert "1 difference(s) from org.yaml, 1 unmanaged thing(s)" in declared
+    assert '`ou["/Production"]`' in declared and "Shadow" not in declared
+    assert '`ou["/Shadow"]`' in unmanaged and "Production" not in unmanaged
+
+
+def test_unmanaged_things_alone_open_the_drift_issue(tmp_path: Path) -> None:
+    """drift --fail-on-unmanaged exits 2 when only unmanaged things are found (in_sync true)."""
+    report = {"format_version": 3, "in_sync": True, "findings": [finding("unmanaged", 'ou["/X"]')]}
+    existing = {"number": 5, "pull_request": None}
+    [(call, args)] = run_drift_issue_script(
+        tmp_path, exit_code="2", report=report, open_issues=[existing]
+    )
+    assert (call, args["issue_number"]) == ("update", 5)
+    declared, unmanaged = args["body"].split("#### Unmanaged")
+    assert "Differs from org.yaml (0)" in declared and "None." in declared
+    assert '`ou["/X"]`' in unmanaged
+
+
+def test_back_in_sync_closes_the_drift_issue(tmp_path: Path) -> None:
+    report = {"format_version": 3, "in_sync": True, "findings": []}
+    calls = run_drift_issue_script(
+        tmp_path, exit_code="0", report=report, open_issues=[{"number": 5}]
+    )
+    assert [name for name, _ in calls] == ["createComment", "update"]
+    assert calls[1][1] == {"owner": "o", "repo": "r", "issue_number": 5, "state": "closed"}
 
 
 # -- the roles template -----------------------------------------------------------------------
@@ -366,7 +608,7 @@ def test_the_roles_template_passes_checkov(tmp_path: Path) -> None:
 
 def policies() -> list[tuple[str, dict[str, Any]]]:
     found = []
-    for logical_id in ("PlanRole", "ApplyRole"):
+    for logical_id in ("PlanRole", "ApplyRole", "StackSetAdministrationRole"):
         properties = role(logical_id)
         found.append((f"{logical_id}-trust", properties["AssumeRolePolicyDocument"]))
         for policy in properties["Policies"]:
@@ -383,9 +625,9 @@ ACCEPTED = {
     "UNKNOWN_FEDERATION_SOURCE",
 }
 APPLY_ONLY = {
-    # apply manages the StackSet administration role (that role alone) and passes it to
-    # CloudFormation: that is what creating a self-managed stack set takes.
-    "PRIVILEGE_ESCALATION",
+    # iam:PassRole of the StackSet administration role to CloudFormation (what creating a
+    # self-managed stack set takes) and service-linked roles of four services. No
+    # PRIVILEGE_ESCALATION: apply writes no role (the stack owns the administration role).
     "PERMISSIONS_MANAGEMENT_ACTIONS",
     # sts:AssumeRole of the access roles, inside the organization only.
     "CREDENTIALS_EXPOSURE",
@@ -401,7 +643,11 @@ def test_parliament(name: str, document: dict[str, Any]) -> None:
         if f.issue not in ACCEPTED
         and not (name.endswith("-trust") and f.issue == "MALFORMED")  # no Resource in a trust
         and not (name.startswith("ApplyRole") and f.issue in APPLY_ONLY)
-        and not (name.startswith("PlanRole") and f.issue == "CREDENTIALS_EXPOSURE")
+        # sts:AssumeRole: of the access roles in member accounts (the plan role), of the
+        # execution roles (the administration role, as CloudFormation's StackSets need).
+        and not (
+            name.startswith(("PlanRole", "StackSetAdmin")) and f.issue == "CREDENTIALS_EXPOSURE"
+        )
     ]
     assert unexpected == []
     if not name.endswith("-trust"):
@@ -450,7 +696,40 @@ def test_member_access_is_limited_to_the_access_role_inside_the_organization() -
             s for s in permissions(logical_id)["Statement"] if "sts:AssumeRole" in s["Action"]
         ]
         assert member["Resource"] == "arn:aws:iam::*:role/OrganizationAccountAccessRole"
-        assert member["Condition"] == {"StringEquals": {"aws:ResourceOrgID": "o-abcdefghij"}}
+        assert member["Condition"] == {
+            "StringEquals": {"aws:ResourceOrgID": "o-abcdefghij"},
+            "StringNotEquals": {"aws:ResourceAccount": MANAGEMENT},
+        }
+
+
+MEMBER = "210987654321"
+
+
+@pytest.mark.parametrize("logical_id", ["PlanRole", "ApplyRole"])
+@pytest.mark.parametrize(
+    ("account", "organization", "allowed"),
+    [
+        (MEMBER, "o-abcdefghij", True),
+        (MANAGEMENT, "o-abcdefghij", False),  # a role of that name in the management account
+        (MEMBER, "o-zzzzzzzzzz", False),  # an account of another organization
+    ],
+)
+def test_which_access_roles_each_role_may_assume(
+    logical_id: str, account: str, organization: str, allowed: bool
+) -> None:
+    """principalmapper's evaluation of the member-account statement, with the request context
+    AWS gives an AssumeRole of a role in ``account`` of ``organization``."""
+    simulation, case_insensitive = _principalmapper()
+    [member] = [s for s in permissions(logical_id)["Statement"] if "sts:AssumeRole" in s["Action"]]
+    context = case_insensitive({"aws:ResourceAccount": account, "aws:ResourceOrgID": organization})
+    matched = simulation.policy_has_matching_statement(
+        {"Version": "2012-10-17", "Statement": [member]},
+        "Allow",
+        "sts:AssumeRole",
+        f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+        context,
+    )
+    assert bool(matched) is allowed
 
 
 def as_list(value: str | list[str]) -> list[str]:
@@ -459,8 +738,11 @@ def as_list(value: str | list[str]) -> list[str]:
 
 
 def test_the_apply_role_cannot_change_itself_or_other_roles() -> None:
-    """Its IAM writes reach the StackSet administration role and service-linked roles only:
-    not the CI roles, not a new role of its choosing."""
+    """In the management account it changes no role: no permissions, no trust, no new role of
+    its choosing. Its only IAM actions beyond reads pass the StackSet administration role (the
+    stack's) to CloudFormation and create service-linked roles of four services, whose
+    permissions and trust AWS defines. (In member accounts it works through the access role,
+    an administrator there: docs/ci.md says so.)"""
     resources = {
         resource
         for statement in permissions("ApplyRole")["Statement"]
@@ -471,6 +753,68 @@ def test_the_apply_role_cannot_change_itself_or_other_roles() -> None:
         f"arn:aws:iam::{MANAGEMENT}:role/AWSCloudFormationStackSetAdministrationRole",
         f"arn:aws:iam::{MANAGEMENT}:role/aws-service-role/*",
     }
+    iam = [s for s in permissions("ApplyRole")["Statement"] if "iam:" in json.dumps(s["Action"])]
+    writes = {a for s in iam for a in as_list(s["Action"]) if not re.search(r":(Get|List)", a)}
+    # No CreateRole, PutRolePolicy, AttachRolePolicy, UpdateAssumeRolePolicy... on any role.
+    assert writes == {"iam:CreateServiceLinkedRole", "iam:PassRole"}
+    for statement in iam:
+        if "iam:PassRole" in as_list(statement["Action"]):
+            assert as_list(statement["Action"]) == ["iam:PassRole"]
+            assert statement["Resource"] == (
+                f"arn:aws:iam::{MANAGEMENT}:role/AWSCloudFormationStackSetAdministrationRole"
+            )
+            assert statement["Condition"] == {
+                "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}
+            }
+        if "iam:CreateServiceLinkedRole" in as_list(statement["Action"]):
+            assert as_list(statement["Action"]) == ["iam:CreateServiceLinkedRole"]
+            [services] = statement["Condition"]["StringEquals"].values()
+            assert len(services) == 4 and all(s.endswith(".amazonaws.com") for s in services)
+
+
+@pytest.mark.parametrize(
+    ("names", "parameters"),
+    [
+        (None, {}),
+        (
+            StackSetRolesSpec(administration_role="OrgSetsAdmin", execution_role="OrgSetsExec"),
+            {
+                "StackSetAdministrationRoleName": "OrgSetsAdmin",
+                "StackSetExecutionRoleName": "OrgSetsExec",
+            },
+        ),
+    ],
+)
+def test_the_stack_keeps_the_administration_role_as_orgkit_wants_it(
+    names: StackSetRolesSpec | None, parameters: dict[str, str]
+) -> None:
+    """The template, not apply, owns the StackSet administration role; it must be exactly what
+    orgkit compares with (orgkit/config/roles.py), or every plan would want to change it and
+    apply would be refused. The integration test shows plan finding nothing to change."""
+    spec = load_config(REPO / "org.yaml").spec
+    if names is not None:
+        spec = spec.model_copy(update={"stackset_roles": names})
+    wanted = administration_role(spec, MANAGEMENT)
+    made = role("StackSetAdministrationRole", {**PARAMETERS, **parameters})
+    assert made["RoleName"] == wanted.role_name
+    assert made["MaxSessionDuration"] == wanted.max_session_duration
+    assert equivalent(made["AssumeRolePolicyDocument"], wanted.trust)
+    [inline] = made["Policies"]
+    assert inline["PolicyName"] == PERMISSIONS_POLICY
+    assert equivalent(inline["PolicyDocument"], wanted.permissions)
+    # Anything more on it (managed policies, a boundary) orgkit would want removed.
+    assert set(made) == {
+        "RoleName",
+        "Description",
+        "MaxSessionDuration",
+        "AssumeRolePolicyDocument",
+        "Policies",
+    }
+    # Its trust stays CloudFormation's: the apply role cannot change it.
+    [trusted] = made["AssumeRolePolicyDocument"]["Statement"]
+    assert trusted["Principal"] == {"Service": "cloudformation.amazonaws.com"}
+    resource = template()["Resources"]["StackSetAdministrationRole"]
+    assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
 
 
 # -- who may assume the roles -----------------------------------------------------------------
@@ -521,15 +865,19 @@ REPOSITORY = "repo:delatsi-llc/infrastructure"
 @pytest.mark.parametrize(
     ("sub", "plan", "apply"),
     [
-        (f"{REPOSITORY}:pull_request", True, False),
+        # A pull request's job outside the plan environment (its workflow edited to drop it).
+        (f"{REPOSITORY}:pull_request", False, False),
+        (f"{REPOSITORY}:environment:orgkit-plan", True, False),  # a PR plan, approved
         (f"{REPOSITORY}:ref:refs/heads/main", True, False),  # schedule, push to main
         (f"{REPOSITORY}:environment:orgkit-apply", False, True),
+        (f"{REPOSITORY}:environment:orgkit-plan-test", False, False),
         (f"{REPOSITORY}:ref:refs/heads/feature", False, False),  # a branch push
         (f"{REPOSITORY}:ref:refs/tags/v1", False, False),
         (f"{REPOSITORY}:environment:orgkit-apply-test", False, False),
         (f"{REPOSITORY}:environment:prod", False, False),
         ("repo:delatsi-llc/other:pull_request", False, False),  # another repository
         ("repo:delatsi-llc/other:environment:orgkit-apply", False, False),
+        ("repo:delatsi-llc/other:environment:orgkit-plan", False, False),
         ("repo:delatsi-llc/infrastructure-fork:pull_request", False, False),
         ("repo:someone/infrastructure:ref:refs/heads/main", False, False),
     ],
@@ -539,8 +887,17 @@ def test_who_may_assume_each_role(sub: str, plan: bool, apply: bool) -> None:
 
 
 def test_a_token_for_another_audience_is_refused() -> None:
-    assert may_assume("PlanRole", f"{REPOSITORY}:pull_request")
-    assert not may_assume("PlanRole", f"{REPOSITORY}:pull_request", aud="https://example.com")
+    assert may_assume("PlanRole", f"{REPOSITORY}:environment:orgkit-plan")
+    assert not may_assume(
+        "PlanRole", f"{REPOSITORY}:environment:orgkit-plan", aud="https://example.com"
+    )
+
+
+def test_the_plan_environment_is_a_parameter() -> None:
+    assert may_assume("PlanRole", f"{REPOSITORY}:environment:org-plan", PlanEnvironment="org-plan")
+    assert not may_assume(
+        "PlanRole", f"{REPOSITORY}:environment:orgkit-plan", PlanEnvironment="org-plan"
+    )
 
 
 def test_an_existing_provider_is_used_instead_of_a_new_one() -> None:
@@ -562,7 +919,8 @@ def test_an_existing_provider_is_used_instead_of_a_new_one() -> None:
 def test_the_roles_say_in_the_template_whom_they_trust() -> None:
     """A reviewer reads the subjects in the template itself, not only in a parameter."""
     text = ROLES_TEMPLATE.read_text()
-    assert "repo:${GitHubRepository}:pull_request" in text
+    assert "repo:${GitHubRepository}:environment:${PlanEnvironment}" in text
+    assert ":pull_request" not in text
     assert "repo:${GitHubRepository}:ref:refs/heads/${DefaultBranch}" in text
     assert "repo:${GitHubRepository}:environment:${ApplyEnvironment}" in text
     assert text.count("token.actions.githubusercontent.com:sub") == 2
