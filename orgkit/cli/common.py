@@ -47,12 +47,14 @@ def _width(stream: Any) -> int | None:
 def out() -> Console:
     """Where views go (stdout)."""
     # soft_wrap: long addresses stay on one line in logs
-    return Console(highlight=False, soft_wrap=True, width=_width(sys.stdout))
+    return Console(highlight=False, emoji=False, soft_wrap=True, width=_width(sys.stdout))
 
 
 def err() -> Console:
     """Where errors, warnings and questions go (stderr), so --json stdout stays clean."""
-    return Console(stderr=True, highlight=False, soft_wrap=True, width=_width(sys.stderr))
+    return Console(
+        stderr=True, highlight=False, emoji=False, soft_wrap=True, width=_width(sys.stderr)
+    )
 
 
 _quiet = False
@@ -67,7 +69,12 @@ def set_quiet(quiet: bool) -> None:
 def info() -> Console:
     """Where progress and notices go (stderr); silent with --quiet."""
     return Console(
-        stderr=True, highlight=False, soft_wrap=True, width=_width(sys.stderr), quiet=_quiet
+        stderr=True,
+        highlight=False,
+        emoji=False,
+        soft_wrap=True,
+        width=_width(sys.stderr),
+        quiet=_quiet,
     )
 
 

@@ -341,7 +341,13 @@ def drift_cmd(
             limits = [f"--{o} {v}" for o, vs in (("account", accounts), ("ou", ous)) for v in vs]
             console.print(f"[dim]Only findings within: {escape(' '.join(limits + list(kinds)))}[/]")
         print_drift(out(), report)
-    if not report.in_sync or (fail_on_unmanaged and report.unmanaged):
+    if not report.in_sync:
+        return EXIT_CHANGES
+    if fail_on_unmanaged and report.unmanaged:
+        err().print(
+            f"[yellow]--fail-on-unmanaged: {len(report.unmanaged)} unmanaged thing(s) fail the "
+            "check (exit 2).[/]"
+        )
         return EXIT_CHANGES
     return EXIT_OK
 

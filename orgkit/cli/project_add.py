@@ -32,8 +32,12 @@ def _budgets(
     for item in value:
         env, _, amount = item.partition("=")
         env = env.strip()
-        if env not in ENVIRONMENT_NAMES:
+        if not amount:
             raise click.BadParameter(f"{item!r}: give ENV=AMOUNT, e.g. prod=800")
+        if env not in ENVIRONMENT_NAMES:
+            raise click.BadParameter(
+                f"{item!r}: {env!r} is not an environment (one of {', '.join(ENVIRONMENT_NAMES)})"
+            )
         try:
             number = float(amount)
         except ValueError:

@@ -259,8 +259,10 @@ def guardduty(environment: str, client: Any, account_id: str, region: str) -> Ch
             environment,
             FAILED,
             (f"no GuardDuty detector in account {account_id} ({region})",),
-            "Declare security.delegated_admins.guardduty in org.yaml and apply (its "
-            "auto-enable creates the detector), or set EnableGuardDuty to true on the platform.",
+            "Declare security.delegated_admins.guardduty in org.yaml and apply: the "
+            "administrator's auto-enable creates the detector. If it is declared and applied, "
+            "look in the administrator account at this account's membership (the sandbox does "
+            "not emulate auto-enable: docs/sandbox.md).",
         )
     status = client.get_detector(DetectorId=detectors[0])["Status"]
     return CheckResult(
@@ -286,7 +288,9 @@ def security_hub(environment: str, client: Any, account_id: str, region: str) ->
                 environment,
                 FAILED,
                 (f"Security Hub is not enabled in account {account_id} ({region})",),
-                "Declare security.delegated_admins.securityhub in org.yaml and apply.",
+                "Declare security.delegated_admins.securityhub in org.yaml and apply. If it is "
+                "declared and applied, look in the administrator account at this account's "
+                "membership (the sandbox does not emulate auto-enable: docs/sandbox.md).",
             )
         raise
     return CheckResult(item, title, environment, PASSED, (f"hub {hub['HubArn']}",))

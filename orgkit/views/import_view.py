@@ -36,6 +36,8 @@ def print_import(console: Console, result: ImportResult) -> None:
                 f"{file.path} (merged)",
             )
             console.print(Text("".join(diff)), soft_wrap=True)
+        elif file.path.name == "org.schema.json":  # 1,000 lines `orgkit schema` prints anyway
+            console.print(Text("  (the JSON schema of org.yaml, as `orgkit schema` prints it)"))
         else:
             console.print(Text(file.text), soft_wrap=True)
     counts = result.counts

@@ -297,7 +297,9 @@ def test_drift_exit_codes_and_json(sandbox: Sandbox, seed_dir: Path) -> None:
     assert unmanaged_only.exit_code == 0, unmanaged_only.output
     assert json.loads(unmanaged_only.stdout)["in_sync"] is True
     assert json.loads(unmanaged_only.stdout)["summary"]["unmanaged"] == 1
-    assert run(config, "drift", "--fail-on-unmanaged").exit_code == 2
+    failing = run(config, "drift", "--fail-on-unmanaged")
+    assert failing.exit_code == 2
+    assert "--fail-on-unmanaged: 1 unmanaged thing(s) fail the check" in failing.stderr
     text = run(config, "drift")
     assert 'ou["/Shadow"]' in text.stdout
     assert "In sync. Everything org.yaml declares matches (1 unmanaged" in text.stdout

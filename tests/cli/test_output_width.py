@@ -35,3 +35,15 @@ def test_a_terminal_or_columns_decides_the_width(monkeypatch: pytest.MonkeyPatch
     assert common._width(io.StringIO()) == common.UNCUT_WIDTH
     monkeypatch.setenv("COLUMNS", "100")
     assert common._width(io.StringIO()) is None  # rich reads COLUMNS
+
+
+def test_no_emoji_codes_in_what_orgkit_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    """rich would turn ':secret:' in an ARN (or ':key:' in a name) into an emoji."""
+    from orgkit.cli.common import err, info, out
+
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:themisguard/prod/stripe-AbC"
+    for console in (out(), err(), info()):
+        console.print(f"--secret-id {arn} for Log :key: Archive")
+    captured = capsys.readouterr()
+    assert captured.out.count(arn) == 1 and captured.err.count(arn) == 2
+    assert "㊙" not in captured.out + captured.err and "🔑" not in captured.out + captured.err
