@@ -30,7 +30,7 @@ from orgkit.kinds.base import (
     one_at_a_time,
 )
 from orgkit.live.model import LiveAccount, LiveOrg, PendingAccount
-from orgkit.live.reader import READ_HINT, accounts_for_parent, parallel, tags_of
+from orgkit.live.reader import READ_HINT, parallel, tags_of
 from orgkit.live.session import aws_error
 from orgkit.names import ROOT_PATH, aws_tags, managed_tags
 
@@ -128,10 +128,7 @@ def read_accounts(ctx: ReadContext, live: LiveOrg) -> LiveOrg:
     the CreateAccount requests still in progress; no tags (those cost one call per account)."""
     org = ctx.aws.client("organizations")
     try:
-        parents = [live.root_id, *(ou.id for ou in live.ous)]
-        accounts = [
-            a for group in parallel(lambda p: accounts_for_parent(org, p), parents) for a in group
-        ]
+        accounts = ctx.structure(live).accounts
         pending = _pending_accounts(org)
     except (ClientError, BotoCoreError) as exc:
         raise aws_error("reading the accounts", exc, READ_HINT) from exc
@@ -351,6 +348,8 @@ class AccountKind(ResourceKind):
     kind = "account"
     heading = "Accounts"
     order = 40
+    needs = frozenset()
+    provides = frozenset({"accounts", "pending_accounts"})
     destroy_rank = 3
     destroy_flag = "allow_close_accounts"
     models: ClassVar[Mapping[Action, SideModels]] = {

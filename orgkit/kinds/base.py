@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from orgkit.config.loader import Config
     from orgkit.config.models import OrgSpec
     from orgkit.live.model import LiveAccount, LiveOrg, LiveOU
+    from orgkit.live.reader import SharedReads, Structure
     from orgkit.live.session import AwsContext
 
 DestroyFlag = Literal["allow_destroy", "allow_close_accounts"]
@@ -62,6 +63,29 @@ class ReadContext:
 
     aws: AwsContext
     config: Config
+    shared: SharedReads = field(default_factory=lambda: _shared_reads(), compare=False)
+
+    def structure(self, live: LiveOrg) -> Structure:
+        """The OU tree and every parent's accounts, read once per run for every kind that
+        asks (pipelined: :func:`orgkit.live.reader.read_structure`)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from orgkit.live.reader import READ_HINT, read_structure
+        from orgkit.live.session import aws_error
+
+        def read() -> Structure:
+            try:
+                return read_structure(self.aws.client("organizations"), live.root_id)
+            except (ClientError, BotoCoreError) as exc:
+                raise aws_error("reading the OU tree and accounts", exc, READ_HINT) from exc
+
+        return self.shared.once("structure", read)
+
+
+def _shared_reads() -> SharedReads:
+    from orgkit.live.reader import SharedReads
+
+    return SharedReads()
 
 
 # -- plan -----------------------------------------------------------------------------------
@@ -259,9 +283,16 @@ class ResourceKind(ABC):
     models: ClassVar[Mapping[Action, SideModels]]
 
     # -- read --------------------------------------------------------------------------------
+    # What its read uses of the snapshot beyond the organization itself (LiveOrg field names;
+    # None: everything the kinds before it read), and the fields it sets. Reads of kinds that
+    # do not need each other's fields run at the same time (orgkit.live.schedule).
+    needs: ClassVar[frozenset[str] | None] = None
+    provides: ClassVar[frozenset[str]] = frozenset()
+
     @abstractmethod
     def read(self, ctx: ReadContext, live: LiveOrg) -> LiveOrg:
-        """Add what this kind compares to the snapshot (kinds are read in ``order``)."""
+        """Add what this kind compares to the snapshot: only the fields in ``provides``, from
+        those in ``needs`` (kinds are read in ``order``, independent ones concurrently)."""
 
     # -- plan --------------------------------------------------------------------------------
     @abstractmethod
