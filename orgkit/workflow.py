@@ -84,7 +84,10 @@ def read_live(config: Config, aws: AwsContext, progress: Progress = _silent) -> 
         heading = REGISTRY[kind.kind].heading.lower()
         progress(f"Reading {heading} ({len(begun)} of {len(kinds)}{so_far})")
 
-    return read_kinds(kinds, ctx, live, started)
+    try:
+        return read_kinds(kinds, ctx, live, started)
+    finally:
+        ctx.shared.close()
 
 
 def make_plan(

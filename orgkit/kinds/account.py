@@ -30,7 +30,7 @@ from orgkit.kinds.base import (
     one_at_a_time,
 )
 from orgkit.live.model import LiveAccount, LiveOrg, PendingAccount
-from orgkit.live.reader import READ_HINT, parallel, tags_of
+from orgkit.live.reader import READ_HINT, parallel
 from orgkit.live.session import aws_error
 from orgkit.names import ROOT_PATH, aws_tags, managed_tags
 
@@ -360,19 +360,11 @@ class AccountKind(ResourceKind):
 
     def read(self, ctx: ReadContext, live: LiveOrg) -> LiveOrg:
         """Accounts per parent (root and every OU), CreateAccount requests still in progress,
-        and the tags of the accounts whose tags org.yaml declares (one call each)."""
+        and the tags of the accounts whose tags org.yaml declares (one call each, started as
+        the structure read lists each parent's accounts: ReadContext.account_tags)."""
         live = read_accounts(ctx, live)
-        org = ctx.aws.client("organizations")
-        wanted = {a.email.lower() for a in ctx.config.spec.accounts if a.tags}
         try:
-            tagged = [a for a in live.accounts if a.email.lower() in wanted]
-            tag_sets = dict(
-                zip(
-                    [a.id for a in tagged],
-                    parallel(lambda a: tags_of(org, a.id), tagged),
-                    strict=True,
-                )
-            )
+            tag_sets = ctx.account_tags(live)
         except (ClientError, BotoCoreError) as exc:
             raise aws_error("reading the accounts", exc, READ_HINT) from exc
         return replace(

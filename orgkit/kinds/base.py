@@ -13,7 +13,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from orgkit.changes import Action, Change, Finding, Side, Unmanaged
@@ -59,27 +59,44 @@ class PlanOptions:
 @dataclass(frozen=True)
 class ReadContext:
     """What a kind's reader gets: credentials and the loaded config (to read only what it
-    declares)."""
+    declares), and the reads kinds share (made once a run). ``with_tags``: whether the
+    structure read also reads the tags of the accounts whose tags org.yaml declares."""
 
     aws: AwsContext
     config: Config
+    with_tags: bool = True
     shared: SharedReads = field(default_factory=lambda: _shared_reads(), compare=False)
 
     def structure(self, live: LiveOrg) -> Structure:
-        """The OU tree and every parent's accounts, read once per run for every kind that
-        asks (pipelined: :func:`orgkit.live.reader.read_structure`)."""
+        """The OU tree and every parent's accounts (no tags), read once per run for every kind
+        that asks (pipelined: :func:`orgkit.live.reader.read_structure`). The tags org.yaml
+        declares are read as their accounts are listed (:meth:`account_tags`)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from orgkit.live.reader import READ_HINT, read_structure
+        from orgkit.live.reader import READ_HINT, read_structure, tags_of
         from orgkit.live.session import aws_error
+
+        org = self.aws.client("organizations")
+        wanted = {a.email.lower() for a in self.config.spec.accounts if a.tags}
+
+        def read_tags(accounts: list[LiveAccount]) -> None:
+            for account in accounts:
+                if self.with_tags and account.email.lower() in wanted:
+                    self.shared.submit("tags", account.id, partial(tags_of, org, account.id))
 
         def read() -> Structure:
             try:
-                return read_structure(self.aws.client("organizations"), live.root_id)
+                return read_structure(org, live.root_id, on_accounts=read_tags)
             except (ClientError, BotoCoreError) as exc:
                 raise aws_error("reading the OU tree and accounts", exc, READ_HINT) from exc
 
         return self.shared.once("structure", read)
+
+    def account_tags(self, live: LiveOrg) -> dict[str, tuple[tuple[str, str], ...]]:
+        """Tags by account id of the accounts whose tags org.yaml declares (one call each,
+        started as the structure read lists them)."""
+        self.structure(live)
+        return self.shared.results("tags")
 
 
 def _shared_reads() -> SharedReads:

@@ -92,11 +92,17 @@ class Structure:
     accounts: tuple[LiveAccount, ...]
 
 
-def read_structure(org: Any, root_id: str, workers: int = MAX_WORKERS) -> Structure:
+def read_structure(
+    org: Any,
+    root_id: str,
+    workers: int = MAX_WORKERS,
+    on_accounts: Callable[[list[LiveAccount]], None] = lambda accounts: None,
+) -> Structure:
     """The OU tree and every parent's accounts, pipelined: a parent's accounts are listed as
     soon as the parent is found, while the tree below it is still being walked, each API on its
-    own pool. The result is in the order :func:`read_ou_tree` and a per-parent listing in that
-    order give (breadth first), whatever order the answers came in."""
+    own pool; ``on_accounts`` gets each parent's accounts as they arrive (to start reads that
+    need them). The result is in the order :func:`read_ou_tree` and a per-parent listing in
+    that order give (breadth first), whatever order the answers came in."""
     ous_of: dict[str, list[LiveOU]] = {}
     accounts_of: dict[str, list[LiveAccount]] = {}
     with (
@@ -123,6 +129,7 @@ def read_structure(org: Any, root_id: str, workers: int = MAX_WORKERS) -> Struct
                     what, parent_id = running.pop(future)
                     if what == "accounts":
                         accounts_of[parent_id] = future.result()
+                        on_accounts(accounts_of[parent_id])
                         continue
                     children = future.result()
                     ous_of[parent_id] = children
@@ -148,6 +155,29 @@ class SharedReads:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._futures: dict[str, Future[Any]] = {}
+        self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._groups: dict[str, dict[str, Future[Any]]] = {}
+
+    def submit(self, group: str, key: str, read: Callable[[], Any]) -> None:
+        """Start ``read()`` in ``group``'s pool (one per group, :data:`MAX_WORKERS` wide)."""
+        with self._lock:
+            pool = self._pools.get(group)
+            if pool is None:
+                pool = self._pools[group] = ThreadPoolExecutor(MAX_WORKERS, group)
+            self._groups.setdefault(group, {})[key] = pool.submit(read)
+
+    def results(self, group: str) -> dict[str, Any]:
+        """Every result of ``group`` by key, once all are in; the first error raises."""
+        with self._lock:
+            futures = dict(self._groups.get(group, {}))
+        return {key: future.result() for key, future in futures.items()}
+
+    def close(self) -> None:
+        """Cancel what has not started (after a failed read) and let the pools' threads go."""
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def once(self, key: str, read: Callable[[], T]) -> T:
         """``read()`` the first time ``key`` is asked for; its result (or error) after."""
