@@ -236,7 +236,9 @@ class Ids:
         return self.target(email), True
 
 
-ACCOUNT_POLL = Poll(first_delay=2.0, max_delay=20.0, timeout=30 * 60.0)
+# Account creation: one shared ListCreateAccountStatus a second while any request is in flight
+# (1 of the 5 a second AWS allows), so an account is seen within a second of its creation.
+ACCOUNT_POLL = Poll(first_delay=1.0, max_delay=1.0, timeout=30 * 60.0)
 STACK_POLL = Poll(first_delay=2.0, max_delay=30.0, timeout=2 * 3600.0)
 
 

@@ -185,6 +185,7 @@ class FaultLayer:
         self.management_account = "123456789012"  # the sandbox's caller
         self.created: dict[str, float] = {}  # CreateAccount request id -> when
         self.emails: dict[str, str] = {}  # CreateAccount request id -> email
+        self.names: dict[str, str] = {}  # CreateAccount request id -> account name
         self.operations: dict[str, float] = {}  # stack set operation id -> when
         layer = self
 
@@ -316,10 +317,13 @@ class FaultLayer:
         if operation == "CreateAccount" and json_protocol:
             data = json.loads(payload or b"{}")
             status = data.get("CreateAccountStatus", {})
-            email = json.loads(request or b"{}").get("Email", "")
+            asked = json.loads(request or b"{}")
             if status.get("Id"):
                 self.created[status["Id"]] = now
-                self.emails[status["Id"]] = email
+                self.emails[status["Id"]] = asked.get("Email", "")
+                self.names[status["Id"]] = asked.get("AccountName", "")
+        if operation == "ListCreateAccountStatus" and json_protocol:
+            return self._listed_statuses(request, payload, now)
         if operation == "DescribeCreateAccountStatus" and json_protocol:
             data = json.loads(payload or b"{}")
             status = data.get("CreateAccountStatus", {})
@@ -347,6 +351,25 @@ class FaultLayer:
             if started is not None and now - started < f.operation_seconds:
                 return payload.replace(b"<Status>SUCCEEDED</Status>", b"<Status>RUNNING</Status>")
         return payload
+
+    def _listed_statuses(self, request: bytes, payload: bytes, now: float) -> bytes:
+        """ListCreateAccountStatus as DescribeCreateAccountStatus answers: requests younger
+        than ``account_creation_seconds`` are IN_PROGRESS (moto made their accounts at once)."""
+        data = json.loads(payload or b"{}")
+        states = json.loads(request or b"{}").get("States") or ["IN_PROGRESS", "SUCCEEDED"]
+        young = {
+            request_id
+            for request_id, started in self.created.items()
+            if now - started < self.faults.account_creation_seconds
+        }
+        listed = [s for s in data.get("CreateAccountStatuses", []) if s.get("Id") not in young]
+        if "IN_PROGRESS" in states:
+            listed += [
+                {"Id": request_id, "State": "IN_PROGRESS", "AccountName": self.names[request_id]}
+                for request_id in sorted(young)
+            ]
+        data["CreateAccountStatuses"] = [s for s in listed if s.get("State") in states]
+        return json.dumps(data).encode()
 
 
 @contextmanager
