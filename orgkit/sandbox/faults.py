@@ -217,7 +217,8 @@ class FaultLayer:
         with self.lock:
             self.tally.calls[operation] += 1
             roll = self.random.random()
-            delay = self.random.uniform(*self.faults.latency)
+            # Drawn only with latency on: the fault sequence of a seed stays what it was.
+            delay = self.random.uniform(*self.faults.latency) if any(self.faults.latency) else 0.0
             f = self.faults
             bucket = self.buckets.get(operation)
             account = self.key_accounts.get(key, self.management_account)

@@ -225,6 +225,6 @@ def test_a_read_that_keeps_failing_fails_the_command_naming_the_call(
         monkeypatch.setenv("AWS_ENDPOINT_URL", layer.endpoint)
         with pytest.raises(AwsError) as caught:
             workflow.make_plan(config, AwsContext(), PlanOptions())
-    assert "reading the accounts failed" in caught.value.message
+    assert "reading the OU tree and accounts failed" in caught.value.message
     assert "ListAccountsForParent" in caught.value.message
     assert "TooManyRequestsException" in caught.value.message
