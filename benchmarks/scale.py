@@ -244,6 +244,15 @@ class Quiet:
     def progress(self, change: object, message: str) -> None: ...
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident memory (VmHWM): unlike ru_maxrss, it does not carry over
+    the parent's peak (the emulator's) from before the exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 # -- the child: orgkit itself, timed ------------------------------------------------------------
 def child(command: str, config_path: str) -> None:
     from orgkit import workflow
@@ -269,7 +278,7 @@ def child(command: str, config_path: str) -> None:
         result["applied"] = len(applied.done)
         result["left"] = len(after.changes)
     result["wall_seconds"] = time.perf_counter() - started
-    result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mib"] = peak_rss_mib()
     print("RESULT " + json.dumps(result))
 
 
