@@ -20,6 +20,8 @@ Scenarios (org.yaml as each needs it; the organization is seeded to match it):
   changes         plan with 10 changes (4 tags, 3 moves, 2 new OUs, 1 detached SCP)
   drift           orgkit drift of everything (tags, roles, budgets)
   create          apply of 50 new accounts (CreateAccount IN_PROGRESS for 3 s each)
+  onboard         apply of one project into the roles-budgets organization: an OU, three
+                  accounts, their roles (the project's deployment role) and budgets
 
 Each scenario runs orgkit in a child process (so its peak memory is its own, not the
 emulator's) and reports: wall time, planning time without I/O, calls per operation, throttled
@@ -58,7 +60,7 @@ from orgkit.sandbox.faults import (  # noqa: E402
     fault_layer,
 )
 
-SCENARIOS = ("structure", "tags", "roles-budgets", "changes", "drift", "create")
+SCENARIOS = ("structure", "tags", "roles-budgets", "changes", "drift", "create", "onboard")
 DENY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}],
@@ -161,7 +163,7 @@ def variant(base: dict[str, Any], scenario: str) -> dict[str, Any]:
         for account in data["accounts"]:
             account.pop("tags")
         return data
-    if scenario in ("roles-budgets", "drift", "changes-rb"):
+    if scenario in ("roles-budgets", "drift", "onboard"):
         data["stackset_roles"] = {
             "administration_role": "AWSCloudFormationStackSetAdministrationRole",
             "execution_role": "AWSCloudFormationStackSetExecutionRole",
@@ -185,6 +187,28 @@ def variant(base: dict[str, Any], scenario: str) -> dict[str, Any]:
             if node.get("policies"):
                 node["policies"] = node["policies"][1:]
                 break
+    if scenario == "onboard":
+        data["projects"] = [
+            {
+                "name": "newapp",
+                "display_name": "NewApp",
+                "deployment_role": {
+                    "name": "NewAppDeploymentRole",
+                    "trust": {"github": {"repository": "example/newapp", "branches": ["main"]}},
+                },
+            }
+        ]
+        data["ous"].append({"name": "NewApp"})
+        data["accounts"] += [
+            {
+                "name": f"NewApp {env}",
+                "email": f"newapp-{env}@example.org",
+                "ou": "/NewApp",
+                "environment": env,
+                "project": "newapp",
+            }
+            for env in ENVIRONMENTS
+        ]
     if scenario == "create":
         data["accounts"] += [
             {
@@ -301,7 +325,10 @@ def lower_bound(
     )
     if created:
         reads = Counter({op: n // 2 for op, n in answered.items() if op not in APPLY_OPERATIONS})
-        read, _ = _bound(reads, Counter(), latency, parallelism)
+        halves = Counter(
+            {k: n // 2 for k, n in tally.answered_by_account.items() if k[0] in SERVICE_RATES}
+        )
+        read, _ = _bound(reads, halves, latency, parallelism)
         create_calls = Counter({op: answered[op] for op in APPLY_OPERATIONS})
         rate, burst = RATES["CreateAccount"]
         creation = max(max(0, created - burst) / rate, math.ceil(created / 5) * CREATION_SECONDS)
@@ -342,12 +369,12 @@ def run_scenario(
     sub = folder / scenario
     sub.mkdir(exist_ok=True)
     config = write_config(sub, data)
-    command = {"drift": "drift", "create": "apply"}.get(scenario, "plan")
+    command = {"drift": "drift", "create": "apply", "onboard": "apply"}.get(scenario, "plan")
     faults = Faults(
         rates=RATES,
         service_rates=SERVICE_RATES,
         latency=(args.latency[0] / 1000, args.latency[1] / 1000),
-        account_creation_seconds=CREATION_SECONDS if scenario == "create" else 0.0,
+        account_creation_seconds=CREATION_SECONDS if command == "apply" else 0.0,
     )
     load = os.getloadavg()[0]
     with fault_layer(box.endpoint, faults) as layer:
@@ -366,7 +393,7 @@ def run_scenario(
         raise SystemExit(f"{scenario} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     result = json.loads(lines[-1][len("RESULT ") :])
     tally = layer.tally
-    created = NEW_ACCOUNTS if scenario == "create" else 0
+    created = {"create": NEW_ACCOUNTS, "onboard": len(ENVIRONMENTS)}.get(scenario, 0)
     bound, what = lower_bound(tally, faults.latency, args.parallelism, created)
     return {
         "scenario": scenario,
@@ -431,7 +458,7 @@ def main() -> None:
             print(f"seeded {size} accounts in {time.perf_counter() - started:.0f} s", flush=True)
             seeded = False
             for scenario in [s for s in SCENARIOS if s in args.scenario]:
-                if scenario in ("roles-budgets", "drift") and not seeded:
+                if scenario in ("roles-budgets", "drift", "onboard") and not seeded:
                     sub = Path(tmp) / "seed"
                     sub.mkdir()
                     started = time.perf_counter()
