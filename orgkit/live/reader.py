@@ -1,7 +1,10 @@
 """Read the organization itself: its id, management account, feature set and root.
 
 Everything inside it (OUs, accounts, policies, roles, budgets, stack sets) is read by the kind
-that manages it (:mod:`orgkit.kinds`), in the registry's order, into the snapshot this starts.
+that manages it (:mod:`orgkit.kinds`), concurrently where the kinds allow
+(:mod:`orgkit.live.schedule`), into the snapshot this starts. The per-parent, per-policy and
+per-resource reads below are shared by the kinds and import; the OU tree and the accounts are
+walked together (:func:`read_structure`), once a run (:class:`SharedReads`).
 """
 
 from __future__ import annotations
