@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -237,3 +237,26 @@ def test_the_pacer_spends_its_burst_then_waits_one_interval_a_call() -> None:
     assert pacer.wait("ListX") > 0
     assert pacer.wait("Unpaced") == 0
     assert waited == [pytest.approx(0.2), pytest.approx(0.4), pytest.approx(0.2)]
+
+
+def test_member_account_clients_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from orgkit.live import member
+
+    made: list[str] = []
+
+    def make_client(session: str, service: str, region: str) -> object:
+        made.append(session)
+        return object()
+
+    monkeypatch.setattr(member, "make_client", make_client)
+    monkeypatch.setattr(
+        member.MemberSessions, "_session", lambda self, account, role, new: f"session {account}"
+    )
+    sessions = member.MemberSessions(cast(Any, type("Aws", (), {"region": "us-east-1"})()))
+    first = sessions.client("000000000000", "Role", "iam")
+    assert sessions.client("000000000000", "Role", "iam") is first  # reused while recent
+    for n in range(1, 200):
+        sessions.client(f"{n:012d}", "Role", "iam")
+    assert len(sessions._clients) == member.CLIENTS_KEPT
+    assert sessions.client("000000000000", "Role", "iam") is not first  # made again
+    assert made.count("session 000000000000") == 2
