@@ -378,7 +378,8 @@ def run_scenario(
     )
     load = os.getloadavg()[0]
     with fault_layer(box.endpoint, faults) as layer:
-        env = {**os.environ, "AWS_ENDPOINT_URL": layer.endpoint}
+        # The fault layer has AWS's rates: orgkit paces as it does on AWS.
+        env = {**os.environ, "AWS_ENDPOINT_URL": layer.endpoint, "ORGKIT_PACING": "on"}
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, __file__, "--child", command, str(config)],

@@ -8,11 +8,14 @@ and lets botocore's retries handle what pacing cannot foresee (another tool call
 time). Paced APIs run concurrently with each other: each has its own bucket.
 
 The rates are data (:data:`PUBLISHED_RATES`), AWS's "Throttling limits" table of the AWS
-Organizations quotas page; APIs it does not list are not paced.
+Organizations quotas page; APIs it does not list are not paced. ``ORGKIT_PACING=off`` turns
+pacing off, for endpoints that are not AWS and have no such limits (the sandbox sets it: an
+emulator answers at once, and pacing it would only make a demo or a test wait).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -33,6 +36,7 @@ PUBLISHED_RATES: dict[str, tuple[float, int]] = {
 # few tens of milliseconds apart or together (latency varies), and AWS's bucket needs that much
 # slack to take an early arrival without a throttle.
 SLACK = 2
+SWITCH = "ORGKIT_PACING"  # "off": no pacing (an endpoint without AWS's limits)
 
 
 class _Bucket:
@@ -61,10 +65,12 @@ class Pacer:
 
     def __init__(
         self,
-        rates: Mapping[str, tuple[float, int]] = PUBLISHED_RATES,
+        rates: Mapping[str, tuple[float, int]] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        if rates is None:
+            rates = {} if os.environ.get(SWITCH, "").lower() == "off" else PUBLISHED_RATES
         self.buckets = {op: _Bucket(rate, burst, clock) for op, (rate, burst) in rates.items()}
         self.sleep = sleep
 

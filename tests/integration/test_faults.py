@@ -29,6 +29,13 @@ EMAILS = {"app-prod@example.com", "app-dev@example.com"}
 QUICK_POLL = Poll(first_delay=0.25, max_delay=1.0, timeout=120.0)
 
 
+@pytest.fixture(autouse=True)
+def paced(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The layer has AWS's rates, so orgkit paces its calls as on AWS (the sandbox turns pacing
+    off)."""
+    monkeypatch.setenv("ORGKIT_PACING", "on")
+
+
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     shutil.copytree(ORG, tmp_path / "org")

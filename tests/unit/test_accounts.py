@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -116,13 +117,19 @@ def test_one_list_polls_every_request_in_flight() -> None:
     emails = [f"{n}@x.com" for n in range(5)]
     org = FakeOrganizations({e: [IN_PROGRESS] * 4 + [ok(f"11{n}")] for n, e in enumerate(emails)})
     ticks: list[float] = []
+
+    def tick(seconds: float) -> None:
+        # A real wait, short: the five requests are all waiting before the first look.
+        ticks.append(seconds)
+        time.sleep(0.2)
+
     created, failed = create_accounts(
         org,
         [request(e) for e in emails],
         5,
         lambda r, m: None,
         Poll(first_delay=1, max_delay=1, timeout=100),
-        sleep=ticks.append,
+        sleep=tick,
     )
     assert len(created) == 5 and failed == {}
     # Each request: one describe at once and one when it leaves the list; the lists are shared

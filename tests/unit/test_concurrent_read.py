@@ -260,3 +260,10 @@ def test_member_account_clients_kept_are_bounded(monkeypatch: pytest.MonkeyPatch
     assert len(sessions._clients) == member.CLIENTS_KEPT
     assert sessions.client("000000000000", "Role", "iam") is not first  # made again
     assert made.count("session 000000000000") == 2
+
+
+def test_pacing_is_off_where_the_environment_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORGKIT_PACING", "off")
+    assert Pacer().buckets == {}
+    monkeypatch.setenv("ORGKIT_PACING", "on")
+    assert "DescribePolicy" in Pacer().buckets
