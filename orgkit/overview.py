@@ -23,7 +23,7 @@ def read_structure(config: Config, aws: AwsContext, *, policies: bool = True) ->
     """The organization's structure as the management account sees it: OUs, accounts (no
     tags), and the policies with their targets. Calls per parent and per policy, never per
     account."""
-    ctx = ReadContext(aws, config)
+    ctx = ReadContext(aws, config, with_tags=False)
     live = read_organization_as_manager(config, aws)
     live = read_accounts(ctx, OU_KIND.read(ctx, live))
     return POLICY_KIND.read(ctx, live) if policies else live

@@ -26,6 +26,7 @@ from orgkit.kinds import REGISTRY, PlanFormatError, kind_of, plan_from_dict
 from orgkit.kinds.base import FLAG_OPTIONS, PlanOptions, ReadContext
 from orgkit.kinds.stack_set import STACK_SET, detect_drift, stack_set_of
 from orgkit.live import AwsContext, LiveOrg, read_organization
+from orgkit.live.schedule import Readable, read_kinds
 from orgkit.plan import plan
 from orgkit.plan.drift import DriftScope, drift, scoped
 from orgkit.render.templates import RenderedTemplate, lint
@@ -68,16 +69,25 @@ def _silent(message: str) -> None:
 
 def read_live(config: Config, aws: AwsContext, progress: Progress = _silent) -> LiveOrg:
     """Check the caller is the management account, then read the organization and what each
-    kind compares, in the registry's order (a kind may use what earlier ones read)."""
+    kind compares: kinds that need nothing of each other at the same time, each as soon as the
+    kinds it needs have read (orgkit.live.schedule)."""
     ctx = ReadContext(aws, config)
     progress("Reading the organization: OUs, accounts, policies")
     live = read_organization_as_manager(config, aws)
-    for number, kind in enumerate(REGISTRY.values(), start=1):
-        count = len(live.accounts)
+    kinds = list(REGISTRY.values())
+    begun: list[str] = []
+
+    def started(kind: Readable[ReadContext], snapshot: LiveOrg) -> None:
+        begun.append(kind.kind)
+        count = len(snapshot.accounts)
         so_far = f"; {count} account{'s' if count != 1 else ''} so far" if count else ""
-        progress(f"Reading {kind.heading.lower()} ({number} of {len(REGISTRY)}{so_far})")
-        live = kind.read(ctx, live)
-    return live
+        heading = REGISTRY[kind.kind].heading.lower()
+        progress(f"Reading {heading} ({len(begun)} of {len(kinds)}{so_far})")
+
+    try:
+        return read_kinds(kinds, ctx, live, started)
+    finally:
+        ctx.shared.close()
 
 
 def make_plan(

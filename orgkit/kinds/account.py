@@ -1,13 +1,16 @@
 """``account``: member accounts, identified by email; created, moved, tagged, closed.
 
-CreateAccount is asynchronous: requests start (or resume) up to ``in_flight`` at a time and are
-polled with backoff; a request still IN_PROGRESS from an earlier run is resumed, never repeated.
+CreateAccount is asynchronous: requests start (or resume) up to ``in_flight`` at a time and wait
+on one shared poller (:class:`StatusBoard`); a request still IN_PROGRESS from an earlier run is
+resumed, never repeated.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Hashable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
@@ -30,7 +33,7 @@ from orgkit.kinds.base import (
     one_at_a_time,
 )
 from orgkit.live.model import LiveAccount, LiveOrg, PendingAccount
-from orgkit.live.reader import READ_HINT, accounts_for_parent, parallel, tags_of
+from orgkit.live.reader import READ_HINT, parallel
 from orgkit.live.session import aws_error
 from orgkit.names import ROOT_PATH, aws_tags, managed_tags
 
@@ -128,10 +131,7 @@ def read_accounts(ctx: ReadContext, live: LiveOrg) -> LiveOrg:
     the CreateAccount requests still in progress; no tags (those cost one call per account)."""
     org = ctx.aws.client("organizations")
     try:
-        parents = [live.root_id, *(ou.id for ou in live.ous)]
-        accounts = [
-            a for group in parallel(lambda p: accounts_for_parent(org, p), parents) for a in group
-        ]
+        accounts = ctx.structure(live).accounts
         pending = _pending_accounts(org)
     except (ClientError, BotoCoreError) as exc:
         raise aws_error("reading the accounts", exc, READ_HINT) from exc
@@ -166,9 +166,11 @@ def create_accounts(
     even when another fails, so nothing started is left unreported.
     """
 
+    board = StatusBoard(org, poll, sleep, clock)
+
     def one(request: AccountRequest) -> tuple[str, str | AccountCreationError]:
         try:
-            return request.key, _create_one(org, request, on_update, poll, sleep, clock)
+            return request.key, _create_one(org, request, on_update, board)
         except AccountCreationError as exc:
             on_update(request, f"failed: {exc.message}")
             return request.key, exc
@@ -196,9 +198,7 @@ def _create_one(
     org: Any,
     request: AccountRequest,
     on_update: Callable[[AccountRequest, str], None],
-    poll: Poll,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
+    board: StatusBoard,
 ) -> str:
     if request.resume_request_id:
         request_id = request.resume_request_id
@@ -213,38 +213,106 @@ def _create_one(
         )["CreateAccountStatus"]
         request_id = status["Id"]
         on_update(request, f"requested ({request_id})")
-    waits = poll.delays(clock)
-    while True:
-        status = org.describe_create_account_status(CreateAccountRequestId=request_id)[
-            "CreateAccountStatus"
-        ]
-        state = status["State"]
-        if state == "SUCCEEDED":
-            on_update(request, f"created {status['AccountId']}")
-            return str(status["AccountId"])
-        if state == "FAILED":
-            reason = status.get("FailureReason", "UNKNOWN")
-            if reason == "EMAIL_ALREADY_EXISTS":
-                # A CreateAccount retried after a lost response fails this way while the first
-                # request made the account: if the email is in this organization, it is ours.
-                existing = _account_with_email(org, request.email)
-                if existing is not None:
-                    on_update(request, f"already in the organization as {existing}")
-                    return existing
-            raise AccountCreationError(
-                f"creating account {request.email} failed: {reason}",
-                hint=FAILURE_HINTS.get(reason, "see DescribeCreateAccountStatus for details"),
-            )
-        delay = next(waits, None)
-        if delay is None:
-            raise AccountCreationError(
-                f"account {request.email} still IN_PROGRESS after {poll.timeout:.0f}s "
-                f"(request {request_id})",
-                hint="Run apply again later: orgkit resumes the request instead of "
-                "creating the account twice.",
-            )
+    # One look straight away (AWS refuses some requests at once: EMAIL_ALREADY_EXISTS), then
+    # the board's shared polls until the request ends.
+    status = org.describe_create_account_status(CreateAccountRequestId=request_id)[
+        "CreateAccountStatus"
+    ]
+    if status["State"] == "IN_PROGRESS":
         on_update(request, "in progress")
-        sleep(delay)
+        status = board.wait(request_id)
+    state = status["State"]
+    if state == "SUCCEEDED":
+        on_update(request, f"created {status['AccountId']}")
+        return str(status["AccountId"])
+    if state == "FAILED":
+        reason = status.get("FailureReason", "UNKNOWN")
+        if reason == "EMAIL_ALREADY_EXISTS":
+            # A CreateAccount retried after a lost response fails this way while the first
+            # request made the account: if the email is in this organization, it is ours.
+            existing = _account_with_email(org, request.email)
+            if existing is not None:
+                on_update(request, f"already in the organization as {existing}")
+                return existing
+        raise AccountCreationError(
+            f"creating account {request.email} failed: {reason}",
+            hint=FAILURE_HINTS.get(reason, "see DescribeCreateAccountStatus for details"),
+        )
+    raise AccountCreationError(
+        f"account {request.email} still IN_PROGRESS after {board.poll.timeout:.0f}s "
+        f"(request {request_id})",
+        hint="Run apply again later: orgkit resumes the request instead of "
+        "creating the account twice.",
+    )
+
+
+class StatusBoard:
+    """Where in-flight CreateAccount requests wait for their end.
+
+    One poller looks at all of them every ``poll.first_delay`` seconds with one
+    ListCreateAccountStatus (IN_PROGRESS) page, and asks DescribeCreateAccountStatus only about
+    a request that has left that list (for its account id or failure reason): a few calls a
+    second at most, however many requests are in flight, and a finished account is seen within
+    one interval instead of a backoff's doubling wait.
+    """
+
+    def __init__(
+        self,
+        org: Any,
+        poll: Poll,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.org, self.poll, self.sleep, self.clock = org, poll, sleep, clock
+        self._lock = threading.Lock()
+        self._waiting: dict[str, tuple[Future[dict[str, Any]], float]] = {}
+        self._polling = False
+
+    def wait(self, request_id: str) -> dict[str, Any]:
+        """The request's last status: SUCCEEDED or FAILED, or IN_PROGRESS past the timeout."""
+        future: Future[dict[str, Any]] = Future()
+        with self._lock:
+            self._waiting[request_id] = (future, self.clock() + self.poll.timeout)
+            start = not self._polling
+            self._polling = True
+        if start:
+            threading.Thread(target=self._run, name="account-status", daemon=True).start()
+        return future.result()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._waiting:
+                    self._polling = False
+                    return
+            self.sleep(self.poll.first_delay)
+            try:
+                self._look()
+            except (ClientError, BotoCoreError) as exc:
+                with self._lock:
+                    waiting, self._waiting = self._waiting, {}
+                for future, _ in waiting.values():
+                    future.set_exception(exc)
+
+    def _look(self) -> None:
+        pages = self.org.get_paginator("list_create_account_status").paginate(
+            States=["IN_PROGRESS"]
+        )
+        in_progress = {s["Id"] for page in pages for s in page["CreateAccountStatuses"]}
+        with self._lock:
+            waiting = dict(self._waiting)
+        now = self.clock()
+        for request_id, (future, deadline) in waiting.items():
+            if request_id in in_progress and now < deadline:
+                continue
+            status = self.org.describe_create_account_status(CreateAccountRequestId=request_id)[
+                "CreateAccountStatus"
+            ]
+            if status["State"] == "IN_PROGRESS" and now < deadline:
+                continue  # the list and the request disagree for a moment: look again
+            with self._lock:
+                self._waiting.pop(request_id, None)
+            future.set_result(status)
 
 
 def _account_with_email(org: Any, email: str) -> str | None:
@@ -351,6 +419,8 @@ class AccountKind(ResourceKind):
     kind = "account"
     heading = "Accounts"
     order = 40
+    needs = frozenset()
+    provides = frozenset({"accounts", "pending_accounts"})
     destroy_rank = 3
     destroy_flag = "allow_close_accounts"
     models: ClassVar[Mapping[Action, SideModels]] = {
@@ -361,19 +431,11 @@ class AccountKind(ResourceKind):
 
     def read(self, ctx: ReadContext, live: LiveOrg) -> LiveOrg:
         """Accounts per parent (root and every OU), CreateAccount requests still in progress,
-        and the tags of the accounts whose tags org.yaml declares (one call each)."""
+        and the tags of the accounts whose tags org.yaml declares (one call each, started as
+        the structure read lists each parent's accounts: ReadContext.account_tags)."""
         live = read_accounts(ctx, live)
-        org = ctx.aws.client("organizations")
-        wanted = {a.email.lower() for a in ctx.config.spec.accounts if a.tags}
         try:
-            tagged = [a for a in live.accounts if a.email.lower() in wanted]
-            tag_sets = dict(
-                zip(
-                    [a.id for a in tagged],
-                    parallel(lambda a: tags_of(org, a.id), tagged),
-                    strict=True,
-                )
-            )
+            tag_sets = ctx.account_tags(live)
         except (ClientError, BotoCoreError) as exc:
             raise aws_error("reading the accounts", exc, READ_HINT) from exc
         return replace(

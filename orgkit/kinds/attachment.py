@@ -69,6 +69,8 @@ class AttachmentKind(ResourceKind):
     kind = "policy_attachment"
     heading = "Policy attachments"
     order = ORDER_ROOT_AND_OUS
+    needs = frozenset()
+    provides = frozenset()
     destroy_rank = 2
     destroy_flag = "allow_destroy"
     models: ClassVar[Mapping[Action, SideModels]] = {

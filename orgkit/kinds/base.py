@@ -13,7 +13,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from orgkit.changes import Action, Change, Finding, Side, Unmanaged
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from orgkit.config.loader import Config
     from orgkit.config.models import OrgSpec
     from orgkit.live.model import LiveAccount, LiveOrg, LiveOU
+    from orgkit.live.reader import SharedReads, Structure
     from orgkit.live.session import AwsContext
 
 DestroyFlag = Literal["allow_destroy", "allow_close_accounts"]
@@ -58,10 +59,50 @@ class PlanOptions:
 @dataclass(frozen=True)
 class ReadContext:
     """What a kind's reader gets: credentials and the loaded config (to read only what it
-    declares)."""
+    declares), and the reads kinds share (made once a run). ``with_tags``: whether the
+    structure read also reads the tags of the accounts whose tags org.yaml declares."""
 
     aws: AwsContext
     config: Config
+    with_tags: bool = True
+    shared: SharedReads = field(default_factory=lambda: _shared_reads(), compare=False)
+
+    def structure(self, live: LiveOrg) -> Structure:
+        """The OU tree and every parent's accounts (no tags), read once per run for every kind
+        that asks (pipelined: :func:`orgkit.live.reader.read_structure`). The tags org.yaml
+        declares are read as their accounts are listed (:meth:`account_tags`)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from orgkit.live.reader import READ_HINT, read_structure, tags_of
+        from orgkit.live.session import aws_error
+
+        org = self.aws.client("organizations")
+        wanted = {a.email.lower() for a in self.config.spec.accounts if a.tags}
+
+        def read_tags(accounts: list[LiveAccount]) -> None:
+            for account in accounts:
+                if self.with_tags and account.email.lower() in wanted:
+                    self.shared.submit("tags", account.id, partial(tags_of, org, account.id))
+
+        def read() -> Structure:
+            try:
+                return read_structure(org, live.root_id, on_accounts=read_tags)
+            except (ClientError, BotoCoreError) as exc:
+                raise aws_error("reading the OU tree and accounts", exc, READ_HINT) from exc
+
+        return self.shared.once("structure", read)
+
+    def account_tags(self, live: LiveOrg) -> dict[str, tuple[tuple[str, str], ...]]:
+        """Tags by account id of the accounts whose tags org.yaml declares (one call each,
+        started as the structure read lists them)."""
+        self.structure(live)
+        return self.shared.results("tags")
+
+
+def _shared_reads() -> SharedReads:
+    from orgkit.live.reader import SharedReads
+
+    return SharedReads()
 
 
 # -- plan -----------------------------------------------------------------------------------
@@ -195,7 +236,9 @@ class Ids:
         return self.target(email), True
 
 
-ACCOUNT_POLL = Poll(first_delay=2.0, max_delay=20.0, timeout=30 * 60.0)
+# Account creation: one shared ListCreateAccountStatus a second while any request is in flight
+# (1 of the 5 a second AWS allows), so an account is seen within a second of its creation.
+ACCOUNT_POLL = Poll(first_delay=1.0, max_delay=1.0, timeout=30 * 60.0)
 STACK_POLL = Poll(first_delay=2.0, max_delay=30.0, timeout=2 * 3600.0)
 
 
@@ -259,9 +302,16 @@ class ResourceKind(ABC):
     models: ClassVar[Mapping[Action, SideModels]]
 
     # -- read --------------------------------------------------------------------------------
+    # What its read uses of the snapshot beyond the organization itself (LiveOrg field names;
+    # None: everything the kinds before it read), and the fields it sets. Reads of kinds that
+    # do not need each other's fields run at the same time (orgkit.live.schedule).
+    needs: ClassVar[frozenset[str] | None] = None
+    provides: ClassVar[frozenset[str]] = frozenset()
+
     @abstractmethod
     def read(self, ctx: ReadContext, live: LiveOrg) -> LiveOrg:
-        """Add what this kind compares to the snapshot (kinds are read in ``order``)."""
+        """Add what this kind compares to the snapshot: only the fields in ``provides``, from
+        those in ``needs`` (kinds are read in ``order``, independent ones concurrently)."""
 
     # -- plan --------------------------------------------------------------------------------
     @abstractmethod

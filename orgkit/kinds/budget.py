@@ -226,6 +226,8 @@ class BudgetKind(ResourceKind):
     kind = "budget"
     heading = "Budgets"
     order = 70
+    needs = frozenset()
+    provides = frozenset({"budgets"})
     destroy_rank = 7  # never planned: orgkit leaves budgets of removed accounts alone
     destroy_flag = "allow_destroy"
     models: ClassVar[Mapping[Action, SideModels]] = {

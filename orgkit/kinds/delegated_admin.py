@@ -87,6 +87,8 @@ class DelegatedAdminKind(ResourceKind):
     kind = KIND_NAME
     heading = "Delegated administrators"
     order = 45  # after accounts (the administrator must exist)
+    needs = frozenset()
+    provides = frozenset({"resources"})
     destroy_rank = 91  # never planned: orgkit does not deregister administrators
     destroy_flag = "allow_destroy"
     models: ClassVar[Mapping[Action, SideModels]] = {Action.CREATE: (None, DelegatedAdmin)}

@@ -21,7 +21,7 @@ from orgkit.kinds.base import (
     one_at_a_time,
 )
 from orgkit.live.model import LiveOrg
-from orgkit.live.reader import READ_HINT, read_ou_tree
+from orgkit.live.reader import READ_HINT
 from orgkit.live.session import aws_error
 from orgkit.names import aws_tags, managed_tags
 
@@ -88,6 +88,8 @@ class OUKind(ResourceKind):
     kind = "ou"
     heading = "Organizational units"
     order = 20
+    needs = frozenset()
+    provides = frozenset({"ous"})
     destroy_rank = 5
     destroy_flag = "allow_destroy"
     models: ClassVar[Mapping[Action, SideModels]] = {
@@ -98,12 +100,11 @@ class OUKind(ResourceKind):
 
     def read(self, ctx: ReadContext, live: LiveOrg) -> LiveOrg:
         """The OU tree, level by level: one ListOrganizationalUnitsForParent per OU."""
-        org = ctx.aws.client("organizations")
         try:
-            ous = read_ou_tree(org, live.root_id)
+            ous = ctx.structure(live).ous
         except (ClientError, BotoCoreError) as exc:
             raise aws_error("reading the OU tree", exc, READ_HINT) from exc
-        return replace(live, ous=tuple(ous))
+        return replace(live, ous=ous)
 
     def plan(self, ctx: PlanContext) -> PlanPart:
         part = PlanPart()

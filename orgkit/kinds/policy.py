@@ -155,6 +155,8 @@ class PolicyKind(ResourceKind):
     kind = "policy"
     heading = "Organization policies"
     order = 30
+    needs = frozenset()
+    provides = frozenset({"policies"})
     destroy_rank = 4
     destroy_flag = "allow_destroy"
     models: ClassVar[Mapping[Action, SideModels]] = {

@@ -75,6 +75,8 @@ class PolicyTypeKind(ResourceKind):
     kind = "policy_type"
     heading = "Policy types"
     order = 10
+    needs = frozenset()
+    provides = frozenset()
     destroy_rank = 90  # never planned: orgkit does not disable policy types
     destroy_flag = "allow_destroy"
     models: ClassVar[Mapping[Action, SideModels]] = {Action.CREATE: (None, PolicyTypeOn)}

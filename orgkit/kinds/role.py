@@ -30,14 +30,10 @@ from orgkit.kinds.base import (
 )
 from orgkit.kinds.policy import json_diff
 from orgkit.live.model import LiveOrg, LiveRole
-from orgkit.live.reader import parallel
+from orgkit.live.reader import MEMBER_WORKERS, parallel
 from orgkit.live.session import AwsContext, aws_error
 from orgkit.names import MANAGED_BY, PERMISSIONS_POLICY, aws_tags
 from orgkit.policy_doc import equivalent
-
-# Member-account reads go to different accounts' IAM, so they parallelise well; STS AssumeRole
-# is the shared limit.
-MAX_WORKERS = 8
 
 
 class WantedRoleState(Side):
@@ -95,7 +91,7 @@ def read_roles(aws: AwsContext, probes: Iterable[RoleProbe]) -> list[LiveRole]:
         except (ClientError, BotoCoreError) as exc:
             raise aws_error(f"reading roles in account {probe.account_id}", exc) from exc
 
-    return [role for roles in parallel(one, list(probes), MAX_WORKERS) for role in roles]
+    return [role for roles in parallel(one, list(probes), MEMBER_WORKERS) for role in roles]
 
 
 def _has_oidc_provider(iam: Any, probe: RoleProbe) -> bool:
@@ -336,6 +332,8 @@ class RoleKind(ResourceKind):
     kind = "deployment_role"
     heading = "Roles in accounts"
     order = 60
+    needs = frozenset()
+    provides = frozenset({"roles"})
     destroy_rank = 6  # never planned: roles of removed accounts go with the account
     destroy_flag = "allow_destroy"
     models: ClassVar[Mapping[Action, SideModels]] = {
@@ -347,7 +345,10 @@ class RoleKind(ResourceKind):
         """The roles orgkit wants in each active account that exists (and in the management
         account), with one OIDC provider look-up per account that needs one."""
         spec = ctx.config.spec
-        active = {email: a.id for email, a in live.account_by_email.items() if a.status == "ACTIVE"}
+        # The accounts as listed (ctx.structure), not the account kind's result: roles are read
+        # while the accounts' tags still are.
+        listed = {a.email.lower(): a for a in ctx.structure(live).accounts}
+        active = {email: a.id for email, a in listed.items() if a.status == "ACTIVE"}
         probes: dict[str, RoleProbe] = {}
         for wanted in wanted_roles(
             spec,

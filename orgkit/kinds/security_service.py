@@ -238,6 +238,8 @@ class SecurityServiceKind(ResourceKind):
     kind = KIND_NAME
     heading = "Security services"
     order = 47  # after the delegated administrators
+    needs = frozenset({"accounts"})
+    provides = frozenset({"resources"})
     destroy_rank = 92  # never planned: orgkit does not turn security services off
     destroy_flag = "allow_destroy"
     models: ClassVar[Mapping[Action, SideModels]] = {

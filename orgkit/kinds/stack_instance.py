@@ -92,6 +92,8 @@ class StackInstanceKind(StackSetOperations):
     kind = STACK_INSTANCE
     heading = "Stack instances"
     order = STACK_SETS_ORDER + 1  # shown after stack sets; planned with them (sort_key)
+    needs = frozenset()
+    provides = frozenset()
     destroy_rank = 0
     destroy_flag = "allow_destroy"
     models: ClassVar[Mapping[Action, SideModels]] = {

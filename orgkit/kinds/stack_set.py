@@ -521,6 +521,8 @@ class StackSetKind(StackSetOperations):
     kind = STACK_SET
     heading = "Stack sets"
     order = STACK_SETS_ORDER
+    needs = frozenset()
+    provides = frozenset({"stack_sets"})
     destroy_rank = 1
     destroy_flag = "allow_destroy"
     models: ClassVar[Mapping[Action, SideModels]] = {

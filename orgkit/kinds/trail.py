@@ -219,6 +219,8 @@ class TrailKind(ResourceKind):
     kind = KIND_NAME
     heading = "Organization trail"
     order = STACK_SETS_ORDER + 10  # after the stack set that makes its bucket and key
+    needs = frozenset({"accounts", "stack_sets"})
+    provides = frozenset({"resources"})
     destroy_rank = 93  # never planned: orgkit does not delete the trail
     destroy_flag = "allow_destroy"
     models: ClassVar[Mapping[Action, SideModels]] = {

@@ -52,6 +52,8 @@ class TrustedAccessKind(ResourceKind):
     kind = KIND_NAME
     heading = "Trusted services"
     order = 15  # after policy types, before OUs; before anything that needs it
+    needs = frozenset()
+    provides = frozenset({"resources"})
     destroy_rank = 90  # never planned: orgkit does not disable trusted access
     destroy_flag = "allow_destroy"
     models: ClassVar[Mapping[Action, SideModels]] = {Action.CREATE: (None, TrustedService)}

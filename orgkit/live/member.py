@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -25,6 +26,7 @@ from orgkit.live.session import AwsContext, make_client
 
 SESSION_PREFIX = "orgkit-"
 SESSION_SECONDS = 3600
+CLIENTS_KEPT = 64  # member-account clients kept for reuse (twice the readers at once)
 
 
 class MemberSessions:
@@ -35,7 +37,11 @@ class MemberSessions:
         self.sleep = sleep
         self._sessions: dict[tuple[str, str], boto3.Session] = {}
         self._no_source_identity: set[str] = set()  # role ARNs that refuse SetSourceIdentity
-        self._clients: dict[tuple[str, str, str], Any] = {}  # (account, role, service@region)
+        # (account, role, service@region) -> client, the most recently used last. A botocore
+        # client holds about 0.4 MB (its class, its copy of the event hooks): 1000 accounts'
+        # clients kept for the whole run would cost 400 MB, so only the latest are kept; the
+        # sessions (the credentials, one AssumeRole per account) are kept for the run.
+        self._clients: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
         # One loader of botocore's service models for every member session: a session of its
         # own per account would parse the same JSON models again (about 60 ms per account and
         # service, CPU that a 1000-account read would spend 1000 times).
@@ -61,11 +67,15 @@ class MemberSessions:
         key = (account_id, role_name, f"{service}@{region}")
         with self._lock:
             if key in self._clients:
+                self._clients.move_to_end(key)
                 return self._clients[key]
         session = self._session(account_id, role_name, new_account)
         made = make_client(cast(Any, session), service, region)
         with self._lock:
-            return self._clients.setdefault(key, made)
+            made = self._clients.setdefault(key, made)
+            while len(self._clients) > CLIENTS_KEPT:
+                self._clients.popitem(last=False)
+            return made
 
     def _session(self, account_id: str, role_name: str, new_account: bool) -> boto3.Session:
         with self._lock:

@@ -1,13 +1,18 @@
 """Read the organization itself: its id, management account, feature set and root.
 
 Everything inside it (OUs, accounts, policies, roles, budgets, stack sets) is read by the kind
-that manages it (:mod:`orgkit.kinds`), in the registry's order, into the snapshot this starts.
+that manages it (:mod:`orgkit.kinds`), concurrently where the kinds allow
+(:mod:`orgkit.live.schedule`), into the snapshot this starts. The per-parent, per-policy and
+per-resource reads below are shared by the kinds and import; the OU tree and the accounts are
+walked together (:func:`read_structure`), once a run (:class:`SharedReads`).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -20,9 +25,12 @@ from orgkit.names import ROOT_PATH, SCP
 T = TypeVar("T")
 R = TypeVar("R")
 
-# Organizations throttles most list calls to a few per second per API; more workers than this
-# only earn TooManyRequestsException and backoff.
+# Organizations throttles most list calls to a few per second per API (orgkit paces them:
+# orgkit.live.pacing); a few workers per API keep its rate busy through the latency.
 MAX_WORKERS = 4
+# Reads inside member accounts: IAM throttles per account, so reads of different accounts run
+# side by side; this many at once keeps latency, not a rate, from setting the time.
+MEMBER_WORKERS = 32
 READ_HINT = (
     "Check that the credentials are the management account's and allow "
     "organizations:Describe*/List*."
@@ -77,6 +85,116 @@ def read_ou_tree(org: Any, root_id: str) -> list[LiveOU]:
         found += next_level
         level = [(ou.id, ou.path) for ou in next_level]
     return found
+
+
+@dataclass(frozen=True)
+class Structure:
+    """The OU tree and the accounts under the root and every OU (no tags)."""
+
+    ous: tuple[LiveOU, ...]
+    accounts: tuple[LiveAccount, ...]
+
+
+def read_structure(
+    org: Any,
+    root_id: str,
+    workers: int = MAX_WORKERS,
+    on_accounts: Callable[[list[LiveAccount]], None] = lambda accounts: None,
+) -> Structure:
+    """The OU tree and every parent's accounts, pipelined: a parent's accounts are listed as
+    soon as the parent is found, while the tree below it is still being walked, each API on its
+    own pool; ``on_accounts`` gets each parent's accounts as they arrive (to start reads that
+    need them). The result is in the order :func:`read_ou_tree` and a per-parent listing in
+    that order give (breadth first), whatever order the answers came in."""
+    ous_of: dict[str, list[LiveOU]] = {}
+    accounts_of: dict[str, list[LiveAccount]] = {}
+    with (
+        ThreadPoolExecutor(workers, "ous") as ou_pool,
+        ThreadPoolExecutor(workers, "accounts") as account_pool,
+    ):
+        running: dict[Future[Any], tuple[str, str]] = {}
+
+        def visit(parent_id: str, parent_path: str) -> None:
+            running[ou_pool.submit(_ous_for_parent, org, parent_id, parent_path)] = (
+                "ous",
+                parent_id,
+            )
+            running[account_pool.submit(accounts_for_parent, org, parent_id)] = (
+                "accounts",
+                parent_id,
+            )
+
+        visit(root_id, ROOT_PATH)
+        try:
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    what, parent_id = running.pop(future)
+                    if what == "accounts":
+                        accounts_of[parent_id] = future.result()
+                        on_accounts(accounts_of[parent_id])
+                        continue
+                    children = future.result()
+                    ous_of[parent_id] = children
+                    for ou in children:
+                        visit(ou.id, ou.path)
+        finally:
+            for future in running:
+                future.cancel()
+    ous: list[LiveOU] = []
+    level = [root_id]
+    while level:
+        found = [ou for parent in level for ou in ous_of[parent]]
+        ous += found
+        level = [ou.id for ou in found]
+    parents = [root_id, *(ou.id for ou in ous)]
+    return Structure(tuple(ous), tuple(a for p in parents for a in accounts_of[p]))
+
+
+class SharedReads:
+    """Reads that several kinds use, made once per run: the first kind to ask reads, the
+    others wait for its answer (or its error)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._futures: dict[str, Future[Any]] = {}
+        self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._groups: dict[str, dict[str, Future[Any]]] = {}
+
+    def submit(self, group: str, key: str, read: Callable[[], Any]) -> None:
+        """Start ``read()`` in ``group``'s pool (one per group, :data:`MAX_WORKERS` wide)."""
+        with self._lock:
+            pool = self._pools.get(group)
+            if pool is None:
+                pool = self._pools[group] = ThreadPoolExecutor(MAX_WORKERS, group)
+            self._groups.setdefault(group, {})[key] = pool.submit(read)
+
+    def results(self, group: str) -> dict[str, Any]:
+        """Every result of ``group`` by key, once all are in; the first error raises."""
+        with self._lock:
+            futures = dict(self._groups.get(group, {}))
+        return {key: future.result() for key, future in futures.items()}
+
+    def close(self) -> None:
+        """Cancel what has not started (after a failed read) and let the pools' threads go."""
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def once(self, key: str, read: Callable[[], T]) -> T:
+        """``read()`` the first time ``key`` is asked for; its result (or error) after."""
+        with self._lock:
+            future = self._futures.get(key)
+            first = future is None
+            if future is None:
+                future = self._futures[key] = Future()
+        if first:
+            try:
+                future.set_result(read())
+            except BaseException as exc:
+                future.set_exception(exc)
+        return future.result()  # type: ignore[no-any-return]
 
 
 def _ous_for_parent(org: Any, parent_id: str, parent_path: str) -> list[LiveOU]:

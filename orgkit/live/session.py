@@ -30,6 +30,7 @@ from botocore.exceptions import (
 
 from orgkit import __version__
 from orgkit.errors import AwsError, WrongOrganizationError, did_you_mean
+from orgkit.live.pacing import Pacer
 
 MAX_ATTEMPTS = 10
 # Standard mode: throttling errors (TooManyRequestsException, ThrottlingException, ...), 5xx and
@@ -175,6 +176,8 @@ class AwsContext:
         self._lock = threading.Lock()
         self._caller: dict[str, str] | None = None
         self._members: Any = None
+        # One pacer per run: every Organizations client shares its per-API buckets.
+        self.pacer = Pacer()
 
     def members(self) -> Any:
         """The member-account sessions of this run (one AssumeRole per account, cached)."""
@@ -192,7 +195,10 @@ class AwsContext:
         with self._lock:
             if key not in self._clients:
                 try:
-                    self._clients[key] = make_client(cast(Any, self.session), service, region)
+                    made = make_client(cast(Any, self.session), service, region)
+                    if service == "organizations":
+                        self.pacer.attach(made)
+                    self._clients[key] = made
                 except json.JSONDecodeError as exc:  # credential_process printed no JSON
                     raise AwsError(
                         f"the profile's credential_process did not print JSON credentials "

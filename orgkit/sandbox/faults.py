@@ -47,6 +47,16 @@ ORGANIZATIONS_RATES: dict[str, tuple[float, int]] = {
     "CreateAccount": (0.5, 5),
     "DescribeCreateAccountStatus": (5, 8),
 }
+# Per-account service rates (requests per second, burst) for the services AWS throttles per
+# account rather than per API. AWS publishes STS's AssumeRole rate (600 per second per account);
+# IAM, Budgets and CloudFormation publish none for reads, so these are assumptions, stated in
+# docs/performance.md: IAM 20/s, Budgets 10/s, CloudFormation 10/s, each burst 2 s' worth.
+SERVICE_RATES: dict[str, tuple[float, int]] = {
+    "sts": (600, 600),
+    "iam": (20, 40),
+    "budgets": (10, 20),
+    "cloudformation": (10, 20),
+}
 READ_PREFIXES = ("Describe", "List", "Get")
 
 
@@ -61,6 +71,10 @@ class Faults:
     stall_rate: float = 0.0
     stall_seconds: float = 2.0
     rates: dict[str, tuple[float, int]] = field(default_factory=dict)  # operation -> (rps, burst)
+    # service (the signature's scope: iam, sts, budgets, ...) -> (rps, burst), one bucket per
+    # service and calling account (the account of the credentials that signed the request)
+    service_rates: dict[str, tuple[float, int]] = field(default_factory=dict)
+    latency: tuple[float, float] = (0.0, 0.0)  # every call waits uniformly in [low, high] s
     account_creation_seconds: float = 0.0  # CreateAccount stays IN_PROGRESS this long
     fail_accounts: dict[str, str] = field(default_factory=dict)  # email -> FailureReason
     operation_seconds: float = 0.0  # stack set operations stay RUNNING this long
@@ -74,6 +88,8 @@ class Tally:
 
     calls: Counter[str] = field(default_factory=Counter)
     throttled: Counter[str] = field(default_factory=Counter)
+    # calls that got an answer, by (service, calling account): what per-account rates bound
+    answered_by_account: Counter[tuple[str, str]] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
     writes: int = 0
     killed: bool = False
@@ -117,6 +133,17 @@ def _operation(headers: Any, body: bytes) -> tuple[str, str]:
     return "query", (form.get("Action") or ["?"])[0]
 
 
+_CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/[^/]+/([^/]+)/")
+_ROLE_ACCOUNT = re.compile(r"arn(?:%3A|:)aws(?:%3A|:)iam(?:%3A|:)(?:%3A|:)(\d{12})")
+_ACCESS_KEY = re.compile(rb"<AccessKeyId>([^<]+)</AccessKeyId>")
+
+
+def _signer(headers: Any) -> tuple[str, str]:
+    """(access key id, service) from a SigV4 Authorization header; empty when unsigned."""
+    found = _CREDENTIAL.search(headers.get("Authorization") or "")
+    return (found.group(1), found.group(2)) if found else ("", "")
+
+
 def _error(handler: BaseHTTPRequestHandler, status: int, code: str, json_protocol: bool) -> None:
     if json_protocol:
         payload = json.dumps({"__type": code, "message": "injected by the fault layer"}).encode()
@@ -153,8 +180,12 @@ class FaultLayer:
         self.random = random.Random(faults.seed)  # noqa: S311 - repeatable faults, not secrets
         self.lock = threading.Lock()
         self.buckets = {op: _Bucket(*rate) for op, rate in faults.rates.items()}
+        self.account_buckets: dict[tuple[str, str], _Bucket] = {}  # (service, account)
+        self.key_accounts: dict[str, str] = {}  # access key id -> account (from AssumeRole)
+        self.management_account = "123456789012"  # the sandbox's caller
         self.created: dict[str, float] = {}  # CreateAccount request id -> when
         self.emails: dict[str, str] = {}  # CreateAccount request id -> email
+        self.names: dict[str, str] = {}  # CreateAccount request id -> account name
         self.operations: dict[str, float] = {}  # stack set operation id -> when
         layer = self
 
@@ -182,12 +213,25 @@ class FaultLayer:
         service, operation = _operation(handler.headers, body)
         json_protocol = service != "query"
         write = not operation.startswith(READ_PREFIXES) and operation != "AssumeRole"
+        key, scope = _signer(handler.headers)
         with self.lock:
             self.tally.calls[operation] += 1
             roll = self.random.random()
+            # Drawn only with latency on: the fault sequence of a seed stays what it was.
+            delay = self.random.uniform(*self.faults.latency) if any(self.faults.latency) else 0.0
             f = self.faults
             bucket = self.buckets.get(operation)
+            account = self.key_accounts.get(key, self.management_account)
+            per_account = None
+            if scope in f.service_rates:
+                per_account = self.account_buckets.setdefault(
+                    (scope, account), _Bucket(*f.service_rates[scope])
+                )
+        if delay:
+            time.sleep(delay)
         if bucket is not None and not bucket.take():
+            return self._throttle(handler, operation, json_protocol)
+        if per_account is not None and not per_account.take():
             return self._throttle(handler, operation, json_protocol)
         if roll < f.throttle_rate:
             return self._throttle(handler, operation, json_protocol)
@@ -206,6 +250,10 @@ class FaultLayer:
             time.sleep(f.stall_seconds)
         status, headers, payload = self._forward(handler, body)
         payload = self._rewrite(operation, body, payload, json_protocol)
+        with self.lock:
+            self.tally.answered_by_account[(scope or service, account)] += 1
+            if operation == "AssumeRole" and status < 300:
+                self._remember_key(body, payload)
         handler.send_response(status)
         head = handler.command == "HEAD"  # no body; the length is the upstream's
         for key, value in headers:
@@ -218,6 +266,13 @@ class FaultLayer:
             handler.wfile.write(payload)
         if write and status < 300:
             self._written()
+
+    def _remember_key(self, request: bytes, payload: bytes) -> None:
+        """The account an AssumeRole's credentials act in: per-account buckets need it."""
+        role = _ROLE_ACCOUNT.search(request.decode("utf-8", "replace"))
+        key = _ACCESS_KEY.search(payload)
+        if role and key:
+            self.key_accounts[key.group(1).decode()] = role.group(1)
 
     def _throttle(
         self, handler: BaseHTTPRequestHandler, operation: str, json_protocol: bool
@@ -263,10 +318,13 @@ class FaultLayer:
         if operation == "CreateAccount" and json_protocol:
             data = json.loads(payload or b"{}")
             status = data.get("CreateAccountStatus", {})
-            email = json.loads(request or b"{}").get("Email", "")
+            asked = json.loads(request or b"{}")
             if status.get("Id"):
                 self.created[status["Id"]] = now
-                self.emails[status["Id"]] = email
+                self.emails[status["Id"]] = asked.get("Email", "")
+                self.names[status["Id"]] = asked.get("AccountName", "")
+        if operation == "ListCreateAccountStatus" and json_protocol:
+            return self._listed_statuses(request, payload, now)
         if operation == "DescribeCreateAccountStatus" and json_protocol:
             data = json.loads(payload or b"{}")
             status = data.get("CreateAccountStatus", {})
@@ -294,6 +352,25 @@ class FaultLayer:
             if started is not None and now - started < f.operation_seconds:
                 return payload.replace(b"<Status>SUCCEEDED</Status>", b"<Status>RUNNING</Status>")
         return payload
+
+    def _listed_statuses(self, request: bytes, payload: bytes, now: float) -> bytes:
+        """ListCreateAccountStatus as DescribeCreateAccountStatus answers: requests younger
+        than ``account_creation_seconds`` are IN_PROGRESS (moto made their accounts at once)."""
+        data = json.loads(payload or b"{}")
+        states = json.loads(request or b"{}").get("States") or ["IN_PROGRESS", "SUCCEEDED"]
+        young = {
+            request_id
+            for request_id, started in self.created.items()
+            if now - started < self.faults.account_creation_seconds
+        }
+        listed = [s for s in data.get("CreateAccountStatuses", []) if s.get("Id") not in young]
+        if "IN_PROGRESS" in states:
+            listed += [
+                {"Id": request_id, "State": "IN_PROGRESS", "AccountName": self.names[request_id]}
+                for request_id in sorted(young)
+            ]
+        data["CreateAccountStatuses"] = [s for s in listed if s.get("State") in states]
+        return json.dumps(data).encode()
 
 
 @contextmanager

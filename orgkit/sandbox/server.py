@@ -23,6 +23,9 @@ SANDBOX_ENV = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
+    # The emulator has no rate limits: pacing at AWS's would only make every plan wait
+    # (orgkit.live.pacing). The fault layer's users turn it back on.
+    "ORGKIT_PACING": "off",
 }
 
 

@@ -29,6 +29,13 @@ EMAILS = {"app-prod@example.com", "app-dev@example.com"}
 QUICK_POLL = Poll(first_delay=0.25, max_delay=1.0, timeout=120.0)
 
 
+@pytest.fixture(autouse=True)
+def paced(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The layer has AWS's rates, so orgkit paces its calls as on AWS (the sandbox turns pacing
+    off)."""
+    monkeypatch.setenv("ORGKIT_PACING", "on")
+
+
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     shutil.copytree(ORG, tmp_path / "org")
@@ -225,6 +232,6 @@ def test_a_read_that_keeps_failing_fails_the_command_naming_the_call(
         monkeypatch.setenv("AWS_ENDPOINT_URL", layer.endpoint)
         with pytest.raises(AwsError) as caught:
             workflow.make_plan(config, AwsContext(), PlanOptions())
-    assert "reading the accounts failed" in caught.value.message
+    assert "reading the OU tree and accounts failed" in caught.value.message
     assert "ListAccountsForParent" in caught.value.message
     assert "TooManyRequestsException" in caught.value.message

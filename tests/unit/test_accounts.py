@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -21,6 +22,8 @@ class FakeOrganizations:
         self.max_in_flight = 0
         self.lock = threading.Lock()
         self.members: dict[str, str] = {}  # what ListAccounts answers
+        self.lists = 0  # ListCreateAccountStatus calls
+        self.describes = 0
 
     def create_account(self, **kwargs: object) -> dict:
         email = str(kwargs["Email"])
@@ -33,6 +36,8 @@ class FakeOrganizations:
         return {"CreateAccountStatus": {"Id": request_id, "State": "IN_PROGRESS"}}
 
     def get_paginator(self, name: str) -> object:
+        if name == "list_create_account_status":
+            return self.StatusPages(self)
         assert name == "list_accounts"
         members = self.members
 
@@ -42,9 +47,31 @@ class FakeOrganizations:
 
         return Pages()
 
+    class StatusPages:
+        """ListCreateAccountStatus(IN_PROGRESS): each request whose next scripted status is
+        IN_PROGRESS (a look consumes it, as a describe does)."""
+
+        def __init__(self, org: FakeOrganizations) -> None:
+            self.org = org
+
+        def paginate(self, States: list[str]) -> list[dict]:  # noqa: N803
+            assert States == ["IN_PROGRESS"]
+            org = self.org
+            with org.lock:
+                org.lists += 1
+                listed = []
+                for request_id, email in org.requests.items():
+                    script = org.script[email]
+                    if script and script[0]["State"] == "IN_PROGRESS":
+                        script.pop(0)
+                        listed.append({"Id": request_id, "State": "IN_PROGRESS"})
+            return [{"CreateAccountStatuses": listed}]
+
     def describe_create_account_status(self, CreateAccountRequestId: str) -> dict:
         email = self.requests[CreateAccountRequestId]
-        status = self.script[email].pop(0)
+        with self.lock:
+            self.describes += 1
+            status = self.script[email].pop(0)
         if status["State"] != "IN_PROGRESS":
             with self.lock:
                 self.in_flight -= 1
@@ -69,7 +96,7 @@ def ok(account_id: str) -> dict:
     return {"State": "SUCCEEDED", "AccountId": account_id}
 
 
-def test_polls_with_exponential_backoff_until_succeeded() -> None:
+def test_polls_every_interval_until_succeeded() -> None:
     org = FakeOrganizations({"a@x.com": [IN_PROGRESS, IN_PROGRESS, IN_PROGRESS, ok("111")]})
     sleeps: list[float] = []
     created, failed = create_accounts(
@@ -81,7 +108,53 @@ def test_polls_with_exponential_backoff_until_succeeded() -> None:
         sleep=sleeps.append,
     )
     assert created == {"a@x.com": "111"} and failed == {}
-    assert sleeps == [1, 2, 3]
+    # One look at once, then one list a second: no doubling wait after the account is made.
+    assert sleeps == [1, 1, 1]
+    assert org.lists == 3 and org.describes == 2
+
+
+def test_one_list_polls_every_request_in_flight() -> None:
+    emails = [f"{n}@x.com" for n in range(5)]
+    org = FakeOrganizations({e: [IN_PROGRESS] * 4 + [ok(f"11{n}")] for n, e in enumerate(emails)})
+    ticks: list[float] = []
+
+    def tick(seconds: float) -> None:
+        # A real wait, short: the five requests are all waiting before the first look.
+        ticks.append(seconds)
+        time.sleep(0.2)
+
+    created, failed = create_accounts(
+        org,
+        [request(e) for e in emails],
+        5,
+        lambda r, m: None,
+        Poll(first_delay=1, max_delay=1, timeout=100),
+        sleep=tick,
+    )
+    assert len(created) == 5 and failed == {}
+    # Each request: one describe at once and one when it leaves the list; the lists are shared
+    # (at most one per tick for all five, never one per request per tick).
+    assert org.describes == 10
+    assert org.lists == len(ticks) < 5 * 3
+
+
+def test_a_request_past_the_timeout_is_reported_still_in_progress() -> None:
+    org = FakeOrganizations({"slow@x.com": [IN_PROGRESS] * 50})
+    now = [0.0]
+
+    def tick(seconds: float) -> None:
+        now[0] += seconds
+
+    _, failed = create_accounts(
+        org,
+        [request("slow@x.com")],
+        5,
+        lambda r, m: None,
+        Poll(first_delay=1, max_delay=1, timeout=5),
+        sleep=tick,
+        clock=lambda: now[0],
+    )
+    assert "still IN_PROGRESS after 5s" in failed["slow@x.com"].message
 
 
 def test_failure_reason_becomes_a_clear_error_and_others_still_finish() -> None:
