@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,25 +74,28 @@ def render_template(
 
 def lint(template: RenderedTemplate, regions: list[str]) -> list[tuple[str, ConfigIssue]]:
     """cfn-lint findings as (severity, issue); lines are lines of the rendered template."""
+    return list(_lint(template.body, template.file, template.stack_set, tuple(regions)))
+
+
+@functools.lru_cache(maxsize=64)
+def _lint(
+    body: str, file: str, stack_set: str, regions: tuple[str, ...]
+) -> tuple[tuple[str, ConfigIssue], ...]:
+    """cfn-lint is deterministic and takes a second a template: a template linted once in a
+    process (validate, then apply; the sandbox; the tests) is not linted again."""
     from cfnlint.api import ManualArgs
     from cfnlint.api import lint as cfn_lint
 
-    matches = cfn_lint(template.body, config=ManualArgs(regions=regions))
-    found = []
-    for match in matches:
-        severity = match.rule.severity.lower()
-        found.append(
-            (
-                severity,
-                ConfigIssue(
-                    f"{template.file} (rendered for {template.stack_set})",
-                    match.linenumber,
-                    match.rule.id,
-                    match.message,
-                ),
-            )
+    matches = cfn_lint(body, config=ManualArgs(regions=list(regions)))
+    return tuple(
+        (
+            match.rule.severity.lower(),
+            ConfigIssue(
+                f"{file} (rendered for {stack_set})", match.linenumber, match.rule.id, match.message
+            ),
         )
-    return found
+        for match in matches
+    )
 
 
 # Resource types that hold data: deleting or replacing one loses it (unless CloudFormation is

@@ -558,3 +558,26 @@ def test_a_stack_set_without_description_is_created_without_one(tmp_path: Path) 
     [(name, kwargs)] = cfn.calls
     assert name == "create_stack_set" and "Description" not in kwargs
     assert kwargs["PermissionModel"] == "SELF_MANAGED"
+
+
+def test_a_template_is_linted_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """validate then apply (and the sandbox, and the tests) lint the same body: cfn-lint runs
+    once for it; an edited body is linted afresh."""
+    import cfnlint.api
+
+    from orgkit.render.templates import RenderedTemplate, lint
+
+    calls: list[str] = []
+    real = cfnlint.api.lint
+
+    def counting(body: str, **kwargs: Any) -> Any:
+        calls.append(body)
+        return real(body, **kwargs)
+
+    monkeypatch.setattr(cfnlint.api, "lint", counting)
+    body = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
+    template = RenderedTemplate("once", "templates/once.yaml.j2", body + "# a\n")
+    assert lint(template, ["us-east-1"]) == lint(template, ["us-east-1"]) == []
+    edited = RenderedTemplate("once", "templates/once.yaml.j2", body + "# b\n")
+    lint(edited, ["us-east-1"])
+    assert calls == [template.body, edited.body]
