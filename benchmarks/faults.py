@@ -32,7 +32,8 @@ sys.path.insert(0, str(REPO))
 from orgkit import workflow  # noqa: E402
 from orgkit.live import AwsContext  # noqa: E402
 from orgkit.plan import PlanOptions  # noqa: E402
-from orgkit.sandbox.faults import ORGANIZATIONS_RATES, Faults, fault_layer  # noqa: E402
+from orgkit.quotas import ORGANIZATIONS_RATES  # noqa: E402
+from orgkit.sandbox.faults import Faults, fault_layer  # noqa: E402
 from orgkit.sandbox.server import Sandbox, running_sandbox, sandbox_environment  # noqa: E402
 
 

@@ -53,8 +53,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from orgkit.quotas import ORGANIZATIONS_RATES  # noqa: E402
 from orgkit.sandbox.faults import (  # noqa: E402
-    ORGANIZATIONS_RATES,
     SERVICE_RATES,
     Faults,
     fault_layer,

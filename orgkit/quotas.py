@@ -96,3 +96,18 @@ _PER_TARGET = {
     "backup": "backup_policies_per_target",
     "aiservices_opt_out": "ai_opt_out_policies_per_target",
 }
+
+
+# AWS Organizations' published request rates ("Throttling limits" in the Organizations quotas
+# page): operation -> (requests per second, burst). orgkit paces its calls by them
+# (orgkit/live/pacing.py) and the sandbox's fault layer enforces them (orgkit/sandbox/faults.py).
+ORGANIZATIONS_RATES: dict[str, tuple[float, int]] = {
+    "ListAccountsForParent": (5, 8),
+    "ListOrganizationalUnitsForParent": (5, 8),
+    "ListTargetsForPolicy": (5, 8),
+    "ListTagsForResource": (5, 8),
+    "ListPolicies": (5, 8),
+    "DescribePolicy": (2, 2),
+    "CreateAccount": (0.5, 5),
+    "DescribeCreateAccountStatus": (5, 8),
+}

@@ -21,17 +21,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-# AWS Organizations' published rates: operation -> (requests per second, burst).
-PUBLISHED_RATES: dict[str, tuple[float, int]] = {
-    "ListAccountsForParent": (5, 8),
-    "ListOrganizationalUnitsForParent": (5, 8),
-    "ListTargetsForPolicy": (5, 8),
-    "ListTagsForResource": (5, 8),
-    "ListPolicies": (5, 8),
-    "DescribePolicy": (2, 2),
-    "CreateAccount": (0.5, 5),
-    "DescribeCreateAccountStatus": (5, 8),
-}
+from orgkit.quotas import ORGANIZATIONS_RATES
+
+PUBLISHED_RATES = ORGANIZATIONS_RATES  # AWS's published rates (orgkit.quotas)
 # Tokens held back from the published burst: calls leave here evenly spaced but reach AWS a
 # few tens of milliseconds apart or together (latency varies), and AWS's bucket needs that much
 # slack to take an early arrival without a throttle.

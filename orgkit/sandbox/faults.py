@@ -35,18 +35,6 @@ from http.client import HTTPConnection
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-# AWS Organizations' published request rates (requests per second, burst), with a default for
-# the rest; other services are left unthrottled unless named.
-ORGANIZATIONS_RATES: dict[str, tuple[float, int]] = {
-    "ListAccountsForParent": (5, 8),
-    "ListOrganizationalUnitsForParent": (5, 8),
-    "ListTargetsForPolicy": (5, 8),
-    "ListTagsForResource": (5, 8),
-    "ListPolicies": (5, 8),
-    "DescribePolicy": (2, 2),
-    "CreateAccount": (0.5, 5),
-    "DescribeCreateAccountStatus": (5, 8),
-}
 # Per-account service rates (requests per second, burst) for the services AWS throttles per
 # account rather than per API. AWS publishes STS's AssumeRole rate (600 per second per account);
 # IAM, Budgets and CloudFormation publish none for reads, so these are assumptions, stated in

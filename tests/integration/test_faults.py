@@ -20,7 +20,8 @@ from orgkit.errors import AwsError
 from orgkit.kinds.base import Poll
 from orgkit.live import AwsContext
 from orgkit.plan import PlanOptions
-from orgkit.sandbox.faults import ORGANIZATIONS_RATES, Faults, Tally, fault_layer
+from orgkit.quotas import ORGANIZATIONS_RATES
+from orgkit.sandbox.faults import Faults, Tally, fault_layer
 from orgkit.sandbox.server import Sandbox
 from tests.helpers import RecordingReporter, account_ids, edit_yaml, structure_only
 
