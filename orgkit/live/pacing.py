@@ -7,10 +7,11 @@ spends botocore's retry quota. So orgkit paces the calls it makes to the rate AW
 and lets botocore's retries handle what pacing cannot foresee (another tool calling at the same
 time). Paced APIs run concurrently with each other: each has its own bucket.
 
-The rates are data (:data:`PUBLISHED_RATES`), AWS's "Throttling limits" table of the AWS
-Organizations quotas page; APIs it does not list are not paced. ``ORGKIT_PACING=off`` turns
-pacing off, for endpoints that are not AWS and have no such limits (the sandbox sets it: an
-emulator answers at once, and pacing it would only make a demo or a test wait).
+The rates are data (:data:`orgkit.quotas.ORGANIZATIONS_RATES`), AWS's "Throttling limits"
+table of the AWS Organizations quotas page; APIs it does not list are not paced.
+``ORGKIT_PACING=off`` turns pacing off, for endpoints that are not AWS and have no such limits
+(the sandbox sets it: an emulator answers at once, and pacing it would only make a demo or a
+test wait).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from typing import Any
 
 from orgkit.quotas import ORGANIZATIONS_RATES
 
-PUBLISHED_RATES = ORGANIZATIONS_RATES  # AWS's published rates (orgkit.quotas)
 # Tokens held back from the published burst: calls leave here evenly spaced but reach AWS a
 # few tens of milliseconds apart or together (latency varies), and AWS's bucket needs that much
 # slack to take an early arrival without a throttle.
@@ -62,7 +62,7 @@ class Pacer:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if rates is None:
-            rates = {} if os.environ.get(SWITCH, "").lower() == "off" else PUBLISHED_RATES
+            rates = {} if os.environ.get(SWITCH, "").lower() == "off" else ORGANIZATIONS_RATES
         self.buckets = {op: _Bucket(rate, burst, clock) for op, (rate, burst) in rates.items()}
         self.sleep = sleep
 
