@@ -214,7 +214,7 @@ def variant(base: dict[str, Any], scenario: str) -> dict[str, Any]:
             {
                 "name": f"New {i:03d}",
                 "email": f"new-{i:03d}@example.org",
-                "ou": "/Top0",
+                "ou": ou_paths()[0],
                 "environment": "dev",
             }
             for i in range(NEW_ACCOUNTS)
