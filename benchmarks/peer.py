@@ -179,13 +179,32 @@ SEVERITY_LEVELS = "AWSSupport_20130415.DescribeSeverityLevels"
 
 
 class PeerLayer(FaultLayer):
-    """The fault layer with the one answer org-formation's read needs that moto lacks.
+    """The fault layer with two answers as AWS gives them where moto differs, for the peer.
 
-    org-formation asks every account's support level (Support DescribeSeverityLevels); moto
-    does not implement it and answers an HTML 500, which the peer's SDK fails to parse and the
-    peer fails the whole read on. AWS answers an account on basic support with
-    SubscriptionRequiredException, which the peer reads as "basic": this layer answers that,
-    after the same latency and tally as every other call. Benchmark-only, peer-only."""
+    - org-formation asks every account's support level (Support DescribeSeverityLevels); moto
+      does not implement it and answers an HTML 500, which the peer's SDK fails to parse and
+      the peer fails the whole read on. AWS answers an account on basic support with
+      SubscriptionRequiredException, which the peer reads as "basic": this layer answers that,
+      after the same latency and tally as every other call.
+    - moto's CreateAccount answers State SUCCEEDED at once; AWS answers IN_PROGRESS. orgkit
+      asks DescribeCreateAccountStatus after CreateAccount whatever it says (and so waits the
+      fault layer's creation time); the peer polls only while CreateAccount's own answer is
+      not SUCCEEDED, so without this it would skip the creation time orgkit is held to.
+
+    Benchmark-only, peer-only: orgkit runs on the shared FaultLayer."""
+
+    def _rewrite(
+        self, operation: str, request: bytes, payload: bytes, json_protocol: bool
+    ) -> bytes:
+        payload = super()._rewrite(operation, request, payload, json_protocol)
+        if operation == "CreateAccount" and self.faults.account_creation_seconds:
+            data = json.loads(payload or b"{}")
+            status = data.get("CreateAccountStatus", {})
+            if status.get("State") == "SUCCEEDED":
+                status["State"] = "IN_PROGRESS"
+                status.pop("AccountId", None)
+                return json.dumps(data).encode()
+        return payload
 
     def _forward(self, handler: Any, body: bytes) -> tuple[int, Any, bytes]:
         if handler.headers.get("X-Amz-Target") == SEVERITY_LEVELS:
