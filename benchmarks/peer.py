@@ -379,9 +379,7 @@ def orgkit_plan_changes(box: Any, config: Path) -> list[str]:
     from orgkit.plan import PlanOptions
 
     planned = workflow.make_plan(config, AwsContext(), PlanOptions())
-    return [
-        f"{c.kind} {c.action} {getattr(c, 'address', '')}".strip() for c in planned.plan.changes
-    ]
+    return [f"{c.action.value} {c.address}" for c in planned.plan.changes]
 
 
 # -- the run ---------------------------------------------------------------------------------
