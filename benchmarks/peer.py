@@ -7,28 +7,29 @@ Run by hand (needs node 20, npm and the sandbox extra; never in CI):
 
 The peer is org-formation (npm ``aws-organization-formation``, pinned to PEER_VERSION). It is
 installed with npm into benchmarks/.peer/ (git-ignored) the first time; nothing of it is
-committed. For each size the organization of benchmarks/scale.py is generated into the embedded
-emulator, and for each scenario:
+committed. For each size the organization of benchmarks/scale.py (with OU names unique in the
+tree: unique_ou_paths) is generated into the embedded emulator, and for each scenario:
 
 - the peer's own template (organization.yml: the master account, OUs nested with their
   accounts and SCPs, accounts with their emails and, for ``tags``, their tags, the SCPs) is
-  written and bound once with ``org-formation update`` straight to the emulator (no fault
-  layer, untimed): org-formation plans against the state it keeps in S3, so a plan with no
-  change needs a state that matches the template, as it would after the peer's own apply;
+  written and bound with ``org-formation update`` straight to the emulator (no fault layer,
+  untimed; the first time one OU level per run): org-formation plans against the state it
+  keeps in S3, so a plan with no change needs a state that matches the template, as it would
+  after the peer's own apply;
 - orgkit's plan runs as in benchmarks/scale.py (same fault layer, same bound);
 - the peer's plan-like command, ``org-formation create-change-set``, runs through a fresh fault
-  layer with the same latency and rates. Its AWS SDK for JavaScript (v3) honours
+  layer with the same latency and rates (PeerLayer: plus two answers moto lacks). Its AWS SDK for JavaScript (v3) honours
   AWS_ENDPOINT_URL, so no shim is needed. It reads the whole organization and writes its change
   set to its S3 state bucket (an S3 write, not an Organizations one);
 - the row: both tools' wall time (of the process, node's start-up included for the peer),
   calls, calls per operation and throttled calls, the lower bound of scale.py for each tool's
   answered calls, and the ratios orgkit / peer and each / the bound of orgkit's calls.
 
-``--hand-changes`` then changes the organization by hand (straight to the emulator: an account's
-tag, a moved account, a detached SCP, a renamed OU, a removed tag) and reports how many changes
-each tool's plan shows (orgkit against org.yaml, the peer against its template and state).
 ``create`` runs the peer's ``update`` of 50 new accounts (CreateAccount IN_PROGRESS for 3 s)
-beside orgkit's apply of 50 others.
+beside orgkit's apply of 50 others. ``--hand-changes`` then changes the organization by hand
+(straight to the emulator: a tag's value, a removed tag, two accounts moved to the root, a
+detached SCP) and reports the changes each tool's plan shows (orgkit against org.yaml, the
+peer against its template and state).
 """
 
 from __future__ import annotations
