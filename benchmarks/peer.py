@@ -19,8 +19,8 @@ tree: unique_ou_paths) is generated into the embedded emulator, and for each sce
 - orgkit's plan runs as in benchmarks/scale.py (same fault layer, same bound);
 - the peer's plan-like command, ``org-formation create-change-set``, runs through a fresh fault
   layer with the same latency and rates (PeerLayer: plus two answers moto lacks). Its AWS SDK
-  for JavaScript (v3) honours AWS_ENDPOINT_URL, so no shim is needed. It reads the whole organization and writes its change
-  set to its S3 state bucket (an S3 write, not an Organizations one);
+  for JavaScript (v3) honours AWS_ENDPOINT_URL, so no shim is needed. It reads the whole
+  organization and writes its change set to its S3 state bucket (an S3 write only);
 - the row: both tools' wall time (of the process, node's start-up included for the peer),
   calls, calls per operation and throttled calls, the lower bound of scale.py for each tool's
   answered calls, and the ratios orgkit / peer and each / the bound of orgkit's calls.
