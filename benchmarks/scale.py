@@ -22,6 +22,9 @@ Scenarios (org.yaml as each needs it; the organization is seeded to match it):
   create          apply of 50 new accounts (CreateAccount IN_PROGRESS for 3 s each)
   onboard         apply of one project into the roles-budgets organization: an OU, three
                   accounts, their roles (the project's deployment role) and budgets
+  onboard-target  the same onboarding (of another project) with --target project:NAME
+  target          plan, no change, --target ou:/Top0 (a fifth of the accounts) in the
+                  roles-budgets organization
 
 Each scenario runs orgkit in a child process (so its peak memory is its own, not the
 emulator's) and reports: wall time, planning time without I/O, calls per operation, throttled
@@ -60,7 +63,20 @@ from orgkit.sandbox.faults import (  # noqa: E402
     fault_layer,
 )
 
-SCENARIOS = ("structure", "tags", "roles-budgets", "changes", "drift", "create", "onboard")
+SCENARIOS = (
+    "structure",
+    "tags",
+    "roles-budgets",
+    "target",
+    "changes",
+    "drift",
+    "create",
+    "onboard",
+    "onboard-target",
+)
+PER_ACCOUNT = ("roles-budgets", "target", "drift", "onboard", "onboard-target")
+# The --target each targeted scenario plans or applies with.
+TARGETS = {"target": ["ou:/Top0"], "onboard-target": ["project:nextapp"]}
 DENY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}],
@@ -163,7 +179,7 @@ def variant(base: dict[str, Any], scenario: str) -> dict[str, Any]:
         for account in data["accounts"]:
             account.pop("tags")
         return data
-    if scenario in ("roles-budgets", "drift", "onboard"):
+    if scenario in PER_ACCOUNT:
         data["stackset_roles"] = {
             "administration_role": "AWSCloudFormationStackSetAdministrationRole",
             "execution_role": "AWSCloudFormationStackSetExecutionRole",
@@ -187,25 +203,28 @@ def variant(base: dict[str, Any], scenario: str) -> dict[str, Any]:
             if node.get("policies"):
                 node["policies"] = node["policies"][1:]
                 break
-    if scenario == "onboard":
+    if scenario in ("onboard", "onboard-target"):
+        # Two projects, so that either scenario can run after the other on one organization.
+        name = "newapp" if scenario == "onboard" else "nextapp"
+        title = name.capitalize()
         data["projects"] = [
             {
-                "name": "newapp",
-                "display_name": "NewApp",
+                "name": name,
+                "display_name": title,
                 "deployment_role": {
-                    "name": "NewAppDeploymentRole",
-                    "trust": {"github": {"repository": "example/newapp", "branches": ["main"]}},
+                    "name": f"{title}DeploymentRole",
+                    "trust": {"github": {"repository": f"example/{name}", "branches": ["main"]}},
                 },
             }
         ]
-        data["ous"].append({"name": "NewApp"})
+        data["ous"].append({"name": title})
         data["accounts"] += [
             {
-                "name": f"NewApp {env}",
-                "email": f"newapp-{env}@example.org",
-                "ou": "/NewApp",
+                "name": f"{title} {env}",
+                "email": f"{name}-{env}@example.org",
+                "ou": f"/{title}",
                 "environment": env,
-                "project": "newapp",
+                "project": name,
             }
             for env in ENVIRONMENTS
         ]
@@ -278,26 +297,28 @@ def peak_rss_mib() -> float:
 
 
 # -- the child: orgkit itself, timed ------------------------------------------------------------
-def child(command: str, config_path: str) -> None:
+def child(command: str, config_path: str, *targets: str) -> None:
     from orgkit import workflow
     from orgkit.live import AwsContext
     from orgkit.plan import PlanOptions, plan
+    from orgkit.target import Target
 
     aws = AwsContext()
+    target = Target.parse(targets)
     started = time.perf_counter()
     result: dict[str, Any] = {}
     if command == "plan":
-        planned = workflow.make_plan(config_path, aws, PlanOptions())
+        planned = workflow.make_plan(config_path, aws, PlanOptions(), target=target)
         result["changes"] = len(planned.plan.changes)
         result["change_kinds"] = dict(Counter(c.kind for c in planned.plan.changes))
         before = time.perf_counter()
-        plan(planned.config, planned.live, PlanOptions())
+        plan(planned.config, planned.live, PlanOptions(), target)
         result["planning_seconds"] = time.perf_counter() - before
     elif command == "drift":
         report = workflow.audit(config_path, aws)
         result["findings"] = len(report.findings)
     elif command == "apply":
-        planned = workflow.make_plan(config_path, aws, PlanOptions())
+        planned = workflow.make_plan(config_path, aws, PlanOptions(), target=target)
         applied, after = workflow.run_apply(planned, aws, Quiet(), PlanOptions(), lint=False)
         result["applied"] = len(applied.done)
         result["left"] = len(after.changes)
@@ -369,7 +390,12 @@ def run_scenario(
     sub = folder / scenario
     sub.mkdir(exist_ok=True)
     config = write_config(sub, data)
-    command = {"drift": "drift", "create": "apply", "onboard": "apply"}.get(scenario, "plan")
+    command = {
+        "drift": "drift",
+        "create": "apply",
+        "onboard": "apply",
+        "onboard-target": "apply",
+    }.get(scenario, "plan")
     faults = Faults(
         rates=RATES,
         service_rates=SERVICE_RATES,
@@ -382,7 +408,7 @@ def run_scenario(
         env = {**os.environ, "AWS_ENDPOINT_URL": layer.endpoint, "ORGKIT_PACING": "on"}
         started = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, __file__, "--child", command, str(config)],
+            [sys.executable, __file__, "--child", command, str(config), *TARGETS.get(scenario, [])],
             env=env,
             capture_output=True,
             text=True,
@@ -394,7 +420,11 @@ def run_scenario(
         raise SystemExit(f"{scenario} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     result = json.loads(lines[-1][len("RESULT ") :])
     tally = layer.tally
-    created = {"create": NEW_ACCOUNTS, "onboard": len(ENVIRONMENTS)}.get(scenario, 0)
+    created = {
+        "create": NEW_ACCOUNTS,
+        "onboard": len(ENVIRONMENTS),
+        "onboard-target": len(ENVIRONMENTS),
+    }.get(scenario, 0)
     bound, what = lower_bound(tally, faults.latency, args.parallelism, created)
     return {
         "scenario": scenario,
@@ -437,7 +467,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, nargs=2, default=[50, 100], metavar=("MS", "MS"))
     parser.add_argument("--parallelism", type=int, default=64)
     parser.add_argument("--json", type=Path, help="also write every row to this file")
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
@@ -459,7 +489,7 @@ def main() -> None:
             print(f"seeded {size} accounts in {time.perf_counter() - started:.0f} s", flush=True)
             seeded = False
             for scenario in [s for s in SCENARIOS if s in args.scenario]:
-                if scenario in ("roles-budgets", "drift", "onboard") and not seeded:
+                if scenario in PER_ACCOUNT and not seeded:
                     sub = Path(tmp) / "seed"
                     sub.mkdir()
                     started = time.perf_counter()

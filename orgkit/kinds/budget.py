@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -75,8 +75,11 @@ class LiveBudgetState(Side):
 
 
 # -- read -----------------------------------------------------------------------------------
-def read_budgets(aws: AwsContext, management_account_id: str) -> list[LiveBudget]:
-    """orgkit's budgets with their notifications and subscribers."""
+def read_budgets(
+    aws: AwsContext, management_account_id: str, accounts: Collection[str] | None = None
+) -> list[LiveBudget]:
+    """orgkit's budgets with their notifications and subscribers; with ``accounts``, only the
+    budgets of those account ids (``--target``: the others are listed but not read further)."""
     budgets = aws.client("budgets")
     try:
         pages = budgets.get_paginator("describe_budgets").paginate(AccountId=management_account_id)
@@ -85,6 +88,10 @@ def read_budgets(aws: AwsContext, management_account_id: str) -> list[LiveBudget
             for page in pages
             for b in page.get("Budgets", [])
             if b["BudgetName"].startswith(BUDGET_PREFIX)
+            and (
+                accounts is None
+                or set(b.get("CostFilters", {}).get("LinkedAccount", [])) & set(accounts)
+            )
         ]
     except budgets.exceptions.NotFoundException:  # no budgets at all
         return []
@@ -230,6 +237,7 @@ class BudgetKind(ResourceKind):
     provides = frozenset({"budgets"})
     destroy_rank = 7  # never planned: orgkit leaves budgets of removed accounts alone
     destroy_flag = "allow_destroy"
+    belongs_to = "account"
     models: ClassVar[Mapping[Action, SideModels]] = {
         Action.CREATE: (None, WantedBudget),
         Action.UPDATE: (LiveBudgetState, WantedBudget),
@@ -240,7 +248,11 @@ class BudgetKind(ResourceKind):
         subscribers; nothing when org.yaml declares no budgets."""
         if ctx.config.spec.budgets is None:
             return live
-        return replace(live, budgets=tuple(read_budgets(ctx.aws, live.management_account_id)))
+        accounts = None
+        if not ctx.target.everything:
+            accounts = {a.id for a in ctx.targeted_accounts(live)}
+        found = read_budgets(ctx.aws, live.management_account_id, accounts)
+        return replace(live, budgets=tuple(found))
 
     def plan(self, ctx: PlanContext) -> PlanPart:
         part = PlanPart()

@@ -525,6 +525,7 @@ class StackSetKind(StackSetOperations):
     provides = frozenset({"stack_sets"})
     destroy_rank = 1
     destroy_flag = "allow_destroy"
+    belongs_to = "stack_set"
     models: ClassVar[Mapping[Action, SideModels]] = {
         Action.CREATE: (None, StackSetDefinition),
         Action.UPDATE: (LiveStackSetState, StackSetDefinition),
