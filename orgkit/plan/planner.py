@@ -44,7 +44,7 @@ def plan(
         unmanaged += part.unmanaged
         warnings += part.warnings
     if not target.everything:
-        changes, unmanaged = _within(target, config, live, changes, unmanaged)
+        changes, unmanaged = reach(target, config.spec, live).within(changes, unmanaged)
         reach_note = (
             " A policy's change takes effect wherever it is attached, beyond the target too."
             if any(kind_of(c.kind).belongs_to == "policy" for c in changes)
@@ -75,19 +75,3 @@ def plan(
         flags=options.to_flags(),
         target=target.to_dict(),
     )
-
-
-def _within(
-    target: Target,
-    config: Config,
-    live: LiveOrg,
-    changes: list[Change],
-    unmanaged: list[Unmanaged],
-) -> tuple[list[Change], list[Unmanaged]]:
-    """The changes and unmanaged things within ``target``: those that belong to accounts, OUs
-    and policies first, then the stack sets and policy types the kept changes need."""
-    within = reach(target, config.spec, live)
-    later = {"stack_set", "policy_type"}
-    kept = [c for c in changes if kind_of(c.kind).belongs_to not in later and within.keeps(c)]
-    kept += [c for c in changes if kind_of(c.kind).belongs_to in later and within.keeps(c, kept)]
-    return kept, [u for u in unmanaged if within.keeps(u)]

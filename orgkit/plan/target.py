@@ -13,7 +13,7 @@ kind.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from orgkit.changes import Action, Change, Unmanaged
@@ -49,6 +49,17 @@ class Reach:
     above: frozenset[str]  # the OUs above those (their creation or rename comes first)
     policies: frozenset[str]  # policies that apply to the target (by name)
     stack_sets: frozenset[str]  # a targeted project's own stack sets
+
+    def within(
+        self, changes: Sequence[Change], unmanaged: Sequence[Unmanaged]
+    ) -> tuple[list[Change], list[Unmanaged]]:
+        """The changes and unmanaged things within the target: those that belong to accounts,
+        OUs and policies first, then the stack sets and policy types the kept changes need."""
+        later = {"stack_set", "policy_type"}
+        kept = [c for c in changes if kind_of(c.kind).belongs_to not in later and self.keeps(c)]
+        needed = [c for c in changes if kind_of(c.kind).belongs_to in later and self.keeps(c, kept)]
+        chosen = {id(c) for c in (*kept, *needed)}
+        return [c for c in changes if id(c) in chosen], [u for u in unmanaged if self.keeps(u)]
 
     def keeps(self, change: Change | Unmanaged, kept: Iterable[Change] = ()) -> bool:
         """Whether a change (or something unmanaged) is within the target; ``kept``: the
