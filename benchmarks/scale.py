@@ -18,7 +18,8 @@ Scenarios (org.yaml as each needs it; the organization is seeded to match it):
   roles-budgets   plan, no change: tags, the StackSet execution role in every member account
                   and a budget per account (seeded first)
   changes         plan with 10 changes (4 tags, 3 moves, 2 new OUs, 1 detached SCP)
-  drift           orgkit drift of everything (tags, roles, budgets)
+  drift           orgkit drift of everything (tags, roles, budgets, and a stack set with an
+                  instance in every account, seeded first)
   create          apply of 50 new accounts (CreateAccount IN_PROGRESS for 3 s each)
   onboard         apply of one project into the roles-budgets organization: an OU, three
                   accounts, their roles (the project's deployment role) and budgets
@@ -81,6 +82,15 @@ DENY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}],
 }
+ALERTS_TEMPLATE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Description: An alerts topic in every account (the drift scenario's stack set).
+Resources:
+  Alerts:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: scale-alerts
+"""
 ENVIRONMENTS = ("dev", "staging", "prod")
 RATES = {**ORGANIZATIONS_RATES, "ListCreateAccountStatus": (5, 8)}
 CREATION_SECONDS = 3.0
@@ -190,6 +200,15 @@ def variant(base: dict[str, Any], scenario: str) -> dict[str, Any]:
             "notifications": [{"type": "ACTUAL", "threshold": 80}],
             "emails": ["billing@example.org"],
         }
+    if scenario == "drift":
+        data["stack_sets"] = [
+            {
+                "name": "alerts",
+                "template": "templates/alerts.yaml",
+                "targets": {"ous": ["/"]},
+                "regions": ["us-east-1"],
+            }
+        ]
     if scenario == "changes":
         accounts = data["accounts"]
         for account in accounts[:4]:
@@ -254,6 +273,8 @@ def walk(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def write_config(folder: Path, data: dict[str, Any]) -> Path:
     (folder / "scps").mkdir(exist_ok=True)
     (folder / "scps" / "deny.json").write_text(json.dumps(DENY))
+    (folder / "templates").mkdir(exist_ok=True)
+    (folder / "templates" / "alerts.yaml").write_text(ALERTS_TEMPLATE)
     path = folder / "org.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -279,6 +300,27 @@ def seed_roles_and_budgets(config_path: Path) -> int:
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(run, changes))
     return len(changes)
+
+
+def seed_stack_instances(config_path: Path) -> int:
+    """Create the drift scenario's stack set and its instance in every account with orgkit's
+    own handlers (the set, then its instances in one batch)."""
+    from orgkit import workflow
+    from orgkit.kinds import kind_of
+    from orgkit.kinds.base import ApplyContext, Ids
+    from orgkit.live import AwsContext
+    from orgkit.plan import PlanOptions
+
+    aws = AwsContext()
+    planned = workflow.make_plan(config_path, aws, PlanOptions())
+    ctx = ApplyContext(aws, Ids(planned.live), Quiet(), planned.live.management_account_id)
+    made = 0
+    for kind in ("stack_set", "stack_instance"):
+        changes = [c for c in planned.plan.changes if c.kind == kind]
+        if changes:
+            kind_of(kind).handlers[changes[0].action](ctx, changes)
+            made += len(changes)
+    return made
 
 
 class Quiet:
@@ -499,6 +541,16 @@ def main() -> None:
                         flush=True,
                     )
                     seeded = True
+                if scenario == "drift":
+                    sub = Path(tmp) / "stack-instances"
+                    sub.mkdir()
+                    started = time.perf_counter()
+                    made = seed_stack_instances(write_config(sub, variant(base, "drift")))
+                    print(
+                        f"seeded a stack set and {made - 1} instances in "
+                        f"{time.perf_counter() - started:.0f} s",
+                        flush=True,
+                    )
                 row = run_scenario(box, Path(tmp), base, scenario, args)
                 show(row)
                 rows.append(row)

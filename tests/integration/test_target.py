@@ -62,6 +62,12 @@ def test_a_targeted_plan_reads_and_keeps_only_its_account(
     assert aws_calls.count("sts.AssumeRole") == 1
     budget_reads = "budgets.DescribeNotificationsForBudget"
     assert (whole_calls.count(budget_reads), aws_calls.count(budget_reads)) == (2, 1)
+    instances = {i.account_id for s in targeted.live.stack_sets for i in s.instances}
+    assert instances == {dev}
+    every = [i.account_id for s in whole.live.stack_sets for i in s.instances]
+    describe = "cloudformation.DescribeStackInstance"
+    assert (whole_calls.count(describe), aws_calls.count(describe)) == (len(every), 1)
+    assert len(every) > 1
 
 
 def test_a_saved_targeted_plan_applies_its_target_alone(sandbox: Sandbox, edited: Path) -> None:
