@@ -22,6 +22,8 @@ from tests.unit.test_planner import (
     synced,
     write_config,
 )
+from tests.unit.test_stacksets import TEMPLATE, in_sync, make_config, stack_changes
+from tests.unit.test_stacksets import live_org as stack_live
 
 EMPTY = live_org()  # the management account alone: everything in BASE is to create
 EVERYTHING = [
@@ -157,3 +159,46 @@ def test_a_target_survives_the_plan_file(tmp_path: Path) -> None:
     assert plan_from_dict(saved).target == {"accounts": ["Play"], "ous": [], "projects": []}
     with pytest.raises(PlanFormatError, match="target"):
         plan_from_dict({**saved, "target": {"accounts": "Play"}})
+
+
+# -- stack sets: created for the target's instances, or the target project's own ----------------
+@pytest.mark.parametrize(
+    "targets, expected",
+    [
+        (  # a project's own stack set (stack_sets[].project), and its instances
+            ["project:app"],
+            [
+                '+ stack_set["platform"]',
+                '+ stack_instance["platform" -> "dev@x.com" -> "us-east-1"]',
+                '+ stack_instance["platform" -> "prod@x.com" -> "us-east-1"]',
+            ],
+        ),
+        (  # one account: the set is created because its instance needs it
+            ["account:Dev"],
+            [
+                '+ stack_set["platform"]',
+                '+ stack_instance["platform" -> "dev@x.com" -> "us-east-1"]',
+            ],
+        ),
+        (["account:Sec"], []),  # no instance of the set there: nothing of it
+    ],
+    ids=["project", "account", "account-without-instances"],
+)
+def test_stack_sets_follow_the_target(
+    tmp_path: Path, targets: list[str], expected: list[str]
+) -> None:
+    config = make_config(tmp_path)
+    result = plan(config, stack_live(), PlanOptions(), Target.parse(targets))
+    assert stack_changes(result) == expected
+
+
+def test_a_stack_set_update_is_kept_only_for_its_project(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    live = stack_live((in_sync(config),))
+    edited = make_config(tmp_path, template=TEMPLATE.replace("PAY_PER_REQUEST", "PROVISIONED"))
+    assert stack_changes(plan(edited, live)) == ['~ stack_set["platform"]']
+    by_project = plan(edited, live, PlanOptions(), Target.parse(["project:app"]))
+    assert stack_changes(by_project) == ['~ stack_set["platform"]']
+    # An update of the set reaches every account it deploys to: not the plan of one account.
+    by_account = plan(edited, live, PlanOptions(), Target.parse(["account:Dev"]))
+    assert stack_changes(by_account) == []
