@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from orgkit.config.models import OrgSpec
 from orgkit.errors import OrgkitError, did_you_mean
@@ -141,3 +145,30 @@ class AccountFilter:
         places = {declared.ou} if declared is not None else set()
         places |= {live_ou} if live_ou is not None else set()
         return any(under(place, ou) for place in places for ou in self.ous)
+
+
+def candidates(config_path: Path) -> list[str]:
+    """Every target org.yaml names (``account:NAME``, ``ou:/PATH``, ``project:NAME``), for
+    shell completion: read as plain YAML, nothing validated; none when it cannot be read."""
+    try:
+        data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    if not isinstance(data, dict):
+        return []
+    found: list[str] = []
+
+    def walk(ous: Any, parent: str) -> None:
+        for ou in ous if isinstance(ous, list) else []:
+            if isinstance(ou, dict) and isinstance(ou.get("name"), str):
+                path = f"{parent.rstrip('/')}/{ou['name']}"
+                found.append(f"ou:{path}")
+                walk(ou.get("children"), path)
+
+    walk(data.get("ous"), ROOT_PATH)
+    for key, prefix in (("accounts", "account"), ("projects", "project")):
+        items = data.get(key)
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                found.append(f"{prefix}:{item['name']}")
+    return found

@@ -6,10 +6,12 @@ Commands are thin: parse options, call one workflow function, show one view.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import click
+from click.shell_completion import CompletionItem
 from rich.markup import escape
 
 from orgkit import __version__, workflow
@@ -39,6 +41,7 @@ from orgkit.names import POLICY_TYPES
 from orgkit.plan import PlanOptions
 from orgkit.plan.drift import DriftScope
 from orgkit.target import Target
+from orgkit.target import candidates as target_candidates
 from orgkit.views.plan_view import plan_json, print_drift, print_plan
 
 
@@ -94,10 +97,22 @@ def with_destroy_options(fn: Any) -> Any:
     return fn
 
 
+def _complete_target(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    config = ctx.params.get("config") or os.environ.get("ORGKIT_CONFIG") or "org.yaml"
+    return [
+        CompletionItem(name)
+        for name in target_candidates(Path(config))
+        if name.lower().startswith(incomplete.lower())
+    ]
+
+
 target_option = click.option(
     "--target",
     "targets",
     multiple=True,
+    shell_complete=_complete_target,
     metavar="account:NAME|ou:/PATH|project:NAME",
     help="Plan only these accounts (by name, email or id), OUs (sub-OUs included) or projects, "
     "and what governs them; only they are read per account (repeatable).",
