@@ -141,7 +141,7 @@ def notifications_in_bulk(
     budgets: Any, account_id: str, names: list[str]
 ) -> dict[str, list[dict[str, Any]]]:
     """The notifications of each of ``names``, from ``DescribeBudgetNotificationsForAccount``
-    in pages of 1000 budgets (a budget with none is not listed: it gets an empty list)."""
+    in pages of 1000 budgets (a budget the answer does not list gets an empty list)."""
     wanted: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     try:
         pages = budgets.get_paginator("describe_budget_notifications_for_account").paginate(
