@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -81,8 +81,11 @@ PAGE_SIZE = 1000  # the largest page DescribeBudgets and DescribeBudgetNotificat
 DENIED = frozenset({"AccessDeniedException", "AccessDenied"})
 
 
-def read_budgets(aws: AwsContext, management_account_id: str) -> list[LiveBudget]:
-    """orgkit's budgets with their notifications and subscribers.
+def read_budgets(
+    aws: AwsContext, management_account_id: str, accounts: Collection[str] | None = None
+) -> list[LiveBudget]:
+    """orgkit's budgets with their notifications and subscribers; with ``accounts``, only the
+    budgets of those account ids (``--target``: the others are listed but not read further).
 
     The budgets and their notifications are read in pages for the whole account
     (``DescribeBudgets``, ``DescribeBudgetNotificationsForAccount``); only the subscribers need
@@ -98,6 +101,10 @@ def read_budgets(aws: AwsContext, management_account_id: str) -> list[LiveBudget
             for page in pages
             for b in page.get("Budgets", [])
             if b["BudgetName"].startswith(BUDGET_PREFIX)
+            and (
+                accounts is None
+                or set(b.get("CostFilters", {}).get("LinkedAccount", [])) & set(accounts)
+            )
         ]
     except budgets.exceptions.NotFoundException:  # no budgets at all
         return []
@@ -296,6 +303,7 @@ class BudgetKind(ResourceKind):
     provides = frozenset({"budgets"})
     destroy_rank = 7  # never planned: orgkit leaves budgets of removed accounts alone
     destroy_flag = "allow_destroy"
+    belongs_to = "account"
     models: ClassVar[Mapping[Action, SideModels]] = {
         Action.CREATE: (None, WantedBudget),
         Action.UPDATE: (LiveBudgetState, WantedBudget),
@@ -306,7 +314,11 @@ class BudgetKind(ResourceKind):
         subscribers; nothing when org.yaml declares no budgets."""
         if ctx.config.spec.budgets is None:
             return live
-        return replace(live, budgets=tuple(read_budgets(ctx.aws, live.management_account_id)))
+        accounts = None
+        if not ctx.target.everything:
+            accounts = {a.id for a in ctx.targeted_accounts(live)}
+        found = read_budgets(ctx.aws, live.management_account_id, accounts)
+        return replace(live, budgets=tuple(found))
 
     def plan(self, ctx: PlanContext) -> PlanPart:
         part = PlanPart()

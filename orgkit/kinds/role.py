@@ -336,6 +336,7 @@ class RoleKind(ResourceKind):
     provides = frozenset({"roles"})
     destroy_rank = 6  # never planned: roles of removed accounts go with the account
     destroy_flag = "allow_destroy"
+    belongs_to = "account"
     models: ClassVar[Mapping[Action, SideModels]] = {
         Action.CREATE: (None, WantedRoleState),
         Action.UPDATE: (LiveRoleState, WantedRoleState),
@@ -346,9 +347,11 @@ class RoleKind(ResourceKind):
         account), with one OIDC provider look-up per account that needs one."""
         spec = ctx.config.spec
         # The accounts as listed (ctx.structure), not the account kind's result: roles are read
-        # while the accounts' tags still are.
-        listed = {a.email.lower(): a for a in ctx.structure(live).accounts}
-        active = {email: a.id for email, a in listed.items() if a.status == "ACTIVE"}
+        # while the accounts' tags still are. With --target, only the targeted accounts' roles
+        # (and the management account's): the plan keeps only their changes.
+        active = {
+            a.email.lower(): a.id for a in ctx.targeted_accounts(live) if a.status == "ACTIVE"
+        }
         probes: dict[str, RoleProbe] = {}
         for wanted in wanted_roles(
             spec,

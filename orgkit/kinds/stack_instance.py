@@ -96,6 +96,7 @@ class StackInstanceKind(StackSetOperations):
     provides = frozenset()
     destroy_rank = 0
     destroy_flag = "allow_destroy"
+    belongs_to = "account"
     models: ClassVar[Mapping[Action, SideModels]] = {
         Action.CREATE: (None, InstanceTarget),
         Action.UPDATE: (LiveInstanceOverrides, InstanceTarget),
