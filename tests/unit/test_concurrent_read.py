@@ -247,7 +247,7 @@ def test_member_account_clients_kept_are_bounded(monkeypatch: pytest.MonkeyPatch
 
     def make_client(session: Any, service: str, region: str) -> object:
         assert session is sessions._shared  # one session makes every member client
-        made.append(sessions._core._credentials)
+        made.append(sessions._core._credentials)  # type: ignore[attr-defined]
         return object()
 
     monkeypatch.setattr(member, "make_client", make_client)
@@ -264,7 +264,7 @@ def test_member_account_clients_kept_are_bounded(monkeypatch: pytest.MonkeyPatch
     assert sessions.client("000000000000", "Role", "iam") is not first  # made again
     assert made.count("credentials 000000000000") == 2
     assert made[1] == "credentials 000000000001"  # each client made with its account's
-    assert sessions._core._credentials is None  # the shared session keeps none between
+    assert sessions._core._credentials is None  # type: ignore[attr-defined]
 
 
 def test_member_clients_sign_with_their_own_accounts_credentials(
