@@ -11,7 +11,7 @@ create an account that already exists elsewhere. What a targeted plan keeps is
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,34 +41,46 @@ class Target:
     accounts: tuple[str, ...] = ()
     ous: tuple[str, ...] = ()
     projects: tuple[str, ...] = ()
+    # Drift's --account/--ou filters read as a target: errors then name those options.
+    filters: bool = field(default=False, compare=False)
 
     @classmethod
     def parse(cls, values: Iterable[str], option: str = "--target") -> Target:
-        """``account:X``, ``ou:/P``, ``project:N`` (a bare ``/P`` is an OU)."""
-        accounts: list[str] = []
-        ous: list[str] = []
-        projects: list[str] = []
+        """``account:X``, ``ou:/P``, ``project:N`` (a bare ``/P`` is an OU; prefixes in any
+        case; a target given twice counts once)."""
+        found: dict[str, list[str]] = {prefix: [] for prefix in PREFIXES}
         for value in values:
             prefix, sep, name = value.partition(":")
+            prefix, name = prefix.strip().lower(), name.strip()
             if not sep and value.startswith("/"):
-                prefix, name = "ou", value
-            elif prefix not in PREFIXES or not name.strip():
+                prefix, name = "ou", value.strip()
+            elif prefix not in PREFIXES:
                 raise OrgkitError(
                     f"{option} {value}: not a target" + did_you_mean(prefix, PREFIXES), hint=HINT
                 )
-            name = name.strip()
-            if prefix == "account":
-                accounts.append(name)
-            elif prefix == "project":
-                projects.append(name)
-            else:
+            elif not name:
+                raise OrgkitError(f"{option} {value}: a name is missing after {prefix}:", hint=HINT)
+            if prefix == "ou":
                 if not name.startswith("/"):
                     raise OrgkitError(
                         f"{option} {value}: an OU is named by its path from the root",
                         hint=f"e.g. ou:/{name}",
                     )
-                ous.append(name.rstrip("/") or ROOT_PATH)
-        return cls(tuple(accounts), tuple(ous), tuple(projects))
+                name = name.rstrip("/") or ROOT_PATH
+            if name not in found[prefix]:
+                found[prefix].append(name)
+        return cls(tuple(found["account"]), tuple(found["ou"]), tuple(found["project"]))
+
+    @classmethod
+    def of_filters(cls, accounts: Iterable[str], ous: Iterable[str]) -> Target:
+        """Drift's ``--account`` and ``--ou`` filters, as a target for what is read."""
+        return cls(tuple(accounts), tuple(ous), filters=True)
+
+    def named(self, prefix: str, name: str) -> str:
+        """How the user gave a target: ``--target account:X`` (or drift's ``--account X``)."""
+        if self.filters:
+            return f"--{prefix} {name}"
+        return f"--target {prefix}:{name}"
 
     @classmethod
     def from_dict(cls, data: dict[str, list[str]] | None) -> Target:
@@ -89,8 +101,8 @@ class Target:
 
     @property
     def everything(self) -> bool:
-        """True when nothing is targeted: the whole organization."""
-        return not (self.accounts or self.ous or self.projects)
+        """True when nothing is targeted, or the root is: the whole organization."""
+        return not (self.accounts or self.ous or self.projects) or ROOT_PATH in self.ous
 
     def __str__(self) -> str:
         return ", ".join(
@@ -108,7 +120,7 @@ class Target:
         for project in self.projects:
             if project not in declared:
                 raise OrgkitError(
-                    f"--target project:{project}: no such project in org.yaml"
+                    f"{self.named('project', project)}: no such project in org.yaml"
                     + did_you_mean(project, declared),
                     hint="`orgkit project list --offline` lists them.",
                 )

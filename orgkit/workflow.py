@@ -494,7 +494,7 @@ def audit(
         aws,
         PlanOptions(allow_destroy=True, allow_close_accounts=True),
         reading,
-        Target(accounts=scope.accounts, ous=scope.ous),
+        Target.of_filters(scope.accounts, scope.ous),
     )
     report = drift(planned.plan, planned.live)
     return scoped(report, scope, planned.config.spec, planned.live)

@@ -44,16 +44,13 @@ def plan(
         unmanaged += part.unmanaged
         warnings += part.warnings
     if not target.everything:
-        changes, unmanaged = reach(target, config.spec, live).within(changes, unmanaged)
-        reach_note = (
-            " A policy's change takes effect wherever it is attached, beyond the target too."
-            if any(kind_of(c.kind).belongs_to == "policy" for c in changes)
-            else ""
-        )
+        within = reach(target, config.spec, live)
+        changes, unmanaged = within.within(changes, unmanaged)
         warnings = [
             f"Targeted plan ({target}): only the changes of these accounts and OUs and of what "
             "governs them were planned; the rest of org.yaml was not compared. Plan without "
-            f"--target to see everything.{reach_note}",
+            "--target to see everything.",
+            *within.reach_notes(changes),
             *warnings,
         ]
     constructive = sorted(

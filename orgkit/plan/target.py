@@ -13,8 +13,8 @@ kind.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from orgkit.changes import Action, Change, Unmanaged
 from orgkit.config.models import OrgSpec, parent_path
@@ -49,6 +49,27 @@ class Reach:
     above: frozenset[str]  # the OUs above those (their creation or rename comes first)
     policies: frozenset[str]  # policies that apply to the target (by name)
     stack_sets: frozenset[str]  # a targeted project's own stack sets
+    # policy name -> where it is attached (declared or live) beyond the target: the root, OUs
+    # not under a targeted OU, accounts not in the target.
+    beyond: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def reach_notes(self, changes: Iterable[Change]) -> list[str]:
+        """For each policy change kept, where else it takes effect: a reviewer of a targeted
+        plan must see that it is not the target's alone."""
+        notes = []
+        for change in changes:
+            if kind_of(change.kind).belongs_to != "policy":
+                continue
+            places = self.beyond.get(_QUOTED.findall(change.address)[0], ())
+            if places:
+                where = ", ".join(
+                    "the root (every account)" if p == ROOT_PATH else p for p in places
+                )
+                notes.append(
+                    f"{change.address} is attached beyond the target too, at {where}: "
+                    "its change takes effect there as well."
+                )
+        return notes
 
     def within(
         self, changes: Sequence[Change], unmanaged: Sequence[Unmanaged]
@@ -134,20 +155,21 @@ def reach(target: Target, spec: OrgSpec, live: LiveOrg) -> Reach:
     for selector in target.accounts:
         if selector.lower() not in known_names:
             raise OrgkitError(
-                f"--target account:{selector}: no account with that name, email or id in "
-                f"org.yaml or the organization"
+                f"{target.named('account', selector)}: no account with that name, email or id "
+                f"in org.yaml or the organization"
                 + did_you_mean(
                     selector, [a.name for a in spec.accounts] + [a.name for a in live.accounts]
                 ),
-                hint=HINT,
+                hint="Accounts are named by name, email or id." if target.filters else HINT,
             )
     known_ous = {path for path, _, _ in spec.walk_ous()} | {ou.path for ou in live.ous}
     for ou in target.ous:
         if ou != ROOT_PATH and ou not in known_ous:
             raise OrgkitError(
-                f"--target ou:{ou}: no OU with that path in org.yaml or the organization"
+                f"{target.named('ou', ou)}: no OU with that path in org.yaml or the organization"
                 + did_you_mean(ou, known_ous),
-                hint="OUs are named by their path from the root, e.g. ou:/Production.",
+                hint="OUs are named by their path from the root, e.g. "
+                + ("/Production." if target.filters else "ou:/Production."),
             )
         places |= {p for p in known_ous if under(p, ou)}
     places.discard(ROOT_PATH)
@@ -164,6 +186,28 @@ def reach(target: Target, spec: OrgSpec, live: LiveOrg) -> Reach:
         if {live.target_name(t) for t in policy.targets} & governing:
             policies.add(policy.name)
     stack_sets = {s.name for s in spec.stack_sets if s.project and s.project in target.projects}
+    attached: dict[str, set[str]] = {}
+    for name in spec.organization.policies:
+        attached.setdefault(name, set()).add(ROOT_PATH)
+    for path, ou_spec, _ in spec.walk_ous():
+        for name in ou_spec.policies:
+            attached.setdefault(name, set()).add(path)
+    for declared in spec.accounts:
+        for name in declared.policies:
+            attached.setdefault(name, set()).add(declared.email.lower())
+    for policy in live.policies:
+        attached.setdefault(policy.name, set()).update(live.target_name(t) for t in policy.targets)
+
+    def inside(place: str) -> bool:
+        if place.startswith("/"):
+            return place != ROOT_PATH and any(under(place, ou) for ou in target.ous)
+        return place.lower() in emails
+
+    beyond = {
+        name: tuple(sorted(p for p in where if not inside(p)))
+        for name, where in attached.items()
+        if name in policies
+    }
     return Reach(
         target,
         frozenset(emails),
@@ -172,4 +216,5 @@ def reach(target: Target, spec: OrgSpec, live: LiveOrg) -> Reach:
         frozenset(above),
         frozenset(policies),
         frozenset(stack_sets),
+        beyond,
     )

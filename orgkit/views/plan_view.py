@@ -33,7 +33,8 @@ def print_plan(console: Console, plan: Plan) -> None:
         elif plan.target is not None:
             console.print(
                 f"[bold green]No changes[/] within the target "
-                f"({escape(str(Target.from_dict(plan.target)))}): it matches org.yaml."
+                f"({escape(str(Target.from_dict(plan.target)))}): what it holds matches "
+                "org.yaml (organization-wide things were not compared)."
             )
         else:
             console.print("[bold green]No changes.[/] The organization matches org.yaml.")

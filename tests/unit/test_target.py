@@ -89,11 +89,12 @@ def test_a_targeted_plan_keeps_the_target_and_what_governs_it(
     config = write_config(tmp_path, BASE)
     result = plan(config, live, PlanOptions(), Target.parse(targets))  # type: ignore[arg-type]
     assert [f"{c.action.symbol} {c.address}" for c in result.changes] == expected
-    if targets:
+    if Target.parse(targets).everything:  # none, or the root: the whole organization
+        assert result.target is None
+        assert not any(w.startswith("Targeted plan") for w in result.warnings)
+    else:
         assert result.target is not None
         assert result.warnings[0].startswith(f"Targeted plan ({Target.parse(targets)})")
-    else:
-        assert result.target is None
 
 
 def test_unmanaged_things_are_kept_within_the_target(tmp_path: Path) -> None:
@@ -122,11 +123,42 @@ def test_a_project_holds_its_accounts(tmp_path: Path) -> None:
         plan(config, EMPTY, PlanOptions(), Target.parse(["project:plya"]))
 
 
+def test_a_policy_change_says_where_else_it_takes_effect(tmp_path: Path) -> None:
+    config = write_config(tmp_path, BASE)
+    play = plan(config, EMPTY, PlanOptions(), Target.parse(["account:Play"]))
+    assert play.warnings[1] == (
+        'policy["deny-leave"] is attached beyond the target too, at the root (every account): '
+        "its change takes effect there as well."
+    )
+    # regions is attached at /Prod, inside the target: no note for it.
+    prod = plan(config, EMPTY, PlanOptions(), Target.parse(["ou:/Prod"]))
+    assert [w.split(" is attached")[0] for w in prod.warnings[1:]] == ['policy["deny-leave"]']
+    # For an account under /Prod/Apps, /Prod reaches other accounts too.
+    app = plan(config, EMPTY, PlanOptions(), Target.parse(["account:App Prod"]))
+    assert 'policy["regions"] is attached beyond the target too, at /Prod:' in app.warnings[2]
+
+
+def test_targets_are_read_forgivingly_and_once() -> None:
+    target = Target.parse(["OU:/Prod/", "ou:/Prod", "Account:Play", "account:Play", "/Prod"])
+    assert target == Target(accounts=("Play",), ous=("/Prod",))
+    assert Target.parse(["ou:/"]).everything
+    assert Target.of_filters((), ("/",)).everything  # drift --ou / reads everything
+
+
+def test_drift_filters_name_their_own_options(tmp_path: Path) -> None:
+    config = write_config(tmp_path, BASE)
+    with pytest.raises(OrgkitError, match="^--account Plya: no account") as error:
+        plan(config, EMPTY, PlanOptions(), Target.of_filters(("Plya",), ()))
+    assert "--target" not in str(error.value) + (error.value.hint or "")
+    with pytest.raises(OrgkitError, match="^--ou /Prd: no OU"):
+        plan(config, EMPTY, PlanOptions(), Target.of_filters((), ("/Prd",)))
+
+
 @pytest.mark.parametrize(
     "targets, message",
     [
         (["acount:Play"], "--target acount:Play: not a target .did you mean 'account'"),
-        (["account:"], "--target account:: not a target"),
+        (["account:"], "--target account:: a name is missing after account:"),
         (["ou:Prod"], "an OU is named by its path"),
         (["Play"], "--target Play: not a target"),
     ],
