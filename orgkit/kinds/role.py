@@ -84,7 +84,7 @@ def read_roles(aws: AwsContext, probes: Iterable[RoleProbe]) -> list[LiveRole]:
         if probe.access_role is None:
             iam = aws.client("iam")
         else:
-            iam = aws.members().client(probe.account_id, probe.access_role, "iam")
+            iam = aws.members().reader(probe.account_id, probe.access_role, "iam")
         try:
             oidc = _has_oidc_provider(iam, probe) if probe.oidc_provider else None
             return [_read_role(iam, probe, name, oidc) for name in probe.role_names]

@@ -87,7 +87,7 @@ def read_setup(ctx: ReadContext, probe: Probe) -> ServiceSetup:
     )
     if admin != probe.account_id:
         return live
-    client = aws.members().client(admin, probe.access_role, probe.service, region=probe.region)
+    client = aws.members().reader(admin, probe.access_role, probe.service, region=probe.region)
     doing = f"reading {probe.service} in {probe.region} of account {admin}"
     try:
         if probe.service == "guardduty":
