@@ -26,8 +26,8 @@ import parliament
 import pytest
 
 from orgkit.config.loader import load_config
-from orgkit.config.policies import fill_ids
 from orgkit.config.models import ReadRoleSpec
+from orgkit.config.policies import fill_ids
 from orgkit.config.roles import WantedRole, wanted_roles
 
 REPO = Path(__file__).resolve().parents[2]

@@ -43,7 +43,7 @@ def wanted(spec: OrgSpec) -> list[WantedRole]:
 
 
 def actions(document: dict[str, Any]) -> list[str]:
-    found = []
+    found: list[str] = []
     for statement in document["Statement"]:
         listed = statement["Action"]
         found += [listed] if isinstance(listed, str) else listed
@@ -72,17 +72,8 @@ def test_it_trusts_the_management_account_and_optionally_named_roles(tmp_path: P
     assert statement["Principal"] == {"AWS": f"arn:aws:iam::{MANAGEMENT}:root"}
     assert statement["Action"] == ["sts:AssumeRole", "sts:SetSourceIdentity"]
     assert statement["Condition"] == {"ArnLike": {"aws:PrincipalArn": [plan_role]}}
-    open_spec = spec.model_copy(
-        update={
-            "organization": spec.organization.model_copy(
-                update={
-                    "read_role": spec.organization.read_role.model_copy(  # type: ignore[union-attr]
-                        update={"principal_arns": []}
-                    )
-                }
-            )
-        }
-    )
+    (tmp_path / "open").mkdir()
+    open_spec = seed_spec(tmp_path / "open", {"name": "OrgkitReadOnly"})
     [statement] = read_role(open_spec, ACCOUNT, MANAGEMENT).trust["Statement"]
     assert "Condition" not in statement
 
@@ -165,7 +156,8 @@ class FakeSts:
                 "AccessKeyId": "AKIA",
                 "SecretAccessKey": "secret",
                 "SessionToken": "token",
-                "Expiration": datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1),
+                "Expiration": datetime.datetime.now(datetime.timezone.utc)
+                + datetime.timedelta(hours=1),
             }
         }
 
