@@ -12,6 +12,7 @@ is tested with a stand-in STS in tests/unit/test_read_role.py.
 
 from __future__ import annotations
 
+import fnmatch
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,7 @@ from orgkit.plan import PlanOptions
 from orgkit.policy_doc import equivalent
 from orgkit.sandbox.server import Sandbox
 from tests.helpers import account_ids, converge, converged, edit_yaml
+from tests.unit.test_ci_recipe import MEMBER, permissions, role
 
 FAULTS_ORG = Path(__file__).parent / "faults_org"
 MANAGEMENT = "123456789012"
@@ -86,7 +88,8 @@ def member_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
 def with_read_role(data: dict[str, Any]) -> None:
     data["organization"]["read_role"] = {
         "name": READ_ROLE,
-        "principal_arns": [f"arn:aws:iam::{MANAGEMENT}:role/orgkit-ci-roles-PlanRole-*"],
+        # The CI recipe's plan role (examples/github-actions/ci-roles.yaml).
+        "principal_arns": [f"arn:aws:iam::{MANAGEMENT}:role/{role('PlanRole')['RoleName']}"],
     }
 
 
@@ -150,6 +153,10 @@ def test_apply_creates_it_and_plan_and_drift_read_through_it(
     report = workflow.audit(small_org, AwsContext())
     assert report.in_sync
     assert set(assumed) == {f"arn:aws:iam::{i}:role/{READ_ROLE}" for i in members}
+    # The CI recipe's plan role may assume exactly these (and not the access roles apply used).
+    [member] = [s for s in permissions("PlanRole")["Statement"] if s["Sid"] == "MemberAccounts"]
+    assert all(fnmatch.fnmatchcase(arn, member["Resource"]) for arn in assumed)
+    assert not fnmatch.fnmatchcase(f"arn:aws:iam::{MEMBER}:role/{ACCESS_ROLE}", member["Resource"])
 
     # A read role changed by hand in a member account: plan (through it) shows it, apply
     # (through the access role) puts it back.
