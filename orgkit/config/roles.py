@@ -795,6 +795,11 @@ def _boundary(
             f"arn:aws:iam::{account_id}:role/{spec.organization.access_role}",
             f"arn:aws:iam::{account_id}:role/{role.name}",
             *(
+                [f"arn:aws:iam::{account_id}:role/{spec.organization.read_role.name}"]
+                if spec.organization.read_role
+                else []
+            ),
+            *(
                 [
                     f"arn:aws:iam::{account_id}:role/{spec.stackset_roles.execution_role}",
                     f"arn:aws:iam::{account_id}:role/{spec.stackset_roles.administration_role}",

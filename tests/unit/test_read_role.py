@@ -210,3 +210,21 @@ def test_a_read_role_that_cannot_be_assumed_says_what_to_run() -> None:
     assert "`orgkit apply` with administrator credentials" in (error.hint or "")
     # Asked for the read role (with and without a source identity), never the access role.
     assert set(sts.arns) == {f"arn:aws:iam::{ACCOUNT}:role/OrgkitReadOnly"}
+
+
+def test_the_deployment_role_boundary_keeps_the_read_role_out_of_reach(tmp_path: Path) -> None:
+    """Who could widen the read role could widen what a plan (and the CI plan role) may do."""
+    spec = seed_spec(tmp_path, {"name": "OrgkitReadOnly"})
+    [prod] = [
+        w
+        for w in wanted(spec)
+        if w.role.purpose == "deployment" and w.account and w.account.environment.value == "prod"
+    ]
+    assert prod.role.boundary is not None and prod.account_id is not None
+    read_arn = f"arn:aws:iam::{prod.account_id}:role/OrgkitReadOnly"
+    denied = [
+        s
+        for s in prod.role.boundary["Statement"]
+        if s["Effect"] == "Deny" and read_arn in s.get("Resource", [])
+    ]
+    assert [s["Action"] for s in denied] == ["iam:*"]
