@@ -315,9 +315,9 @@ def trust_summary(trust: dict[str, Any]) -> list[str]:
             for operator, block in sorted(statement.get("Condition", {}).items())
             for key, value in sorted(block.items())
         ]
-        text = f"trusted by {who} ({statement.get('Action')})".replace(
-            "${AccountId}", "<the new account>"
-        )
+        action = statement.get("Action")
+        actions = ", ".join(action) if isinstance(action, list) else action
+        text = f"trusted by {who} ({actions})".replace("${AccountId}", "<the new account>")
         if conditions:
             text += " if " + " and ".join(conditions)
         lines.append(text)

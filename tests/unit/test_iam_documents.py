@@ -54,13 +54,16 @@ TRUST_ONLY = {"MALFORMED"}  # "Statement contains neither Resource nor NotResour
 def roles() -> list[WantedRole]:
     config = load_config(REPO / "org.yaml")
     spec = config.spec
-    if spec.organization.read_role is None:  # lint the read role too, with a trust condition
-        declared = ReadRoleSpec(
-            name="OrgkitReadOnly",
-            principal_arns=[f"arn:aws:iam::{MANAGEMENT}:role/orgkit-ci-roles-PlanRole-*"],
-        )
-        organization = spec.organization.model_copy(update={"read_role": declared})
-        spec = spec.model_copy(update={"organization": organization})
+    # The read role with a trust condition (the seed's trusts the management account alone).
+    declared = ReadRoleSpec(
+        name="OrgkitReadOnly",
+        principal_arns=[
+            f"arn:aws:iam::{MANAGEMENT}:role/orgkit-ci-plan",
+            f"arn:aws:iam::{MANAGEMENT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_*",
+        ],
+    )
+    organization = spec.organization.model_copy(update={"read_role": declared})
+    spec = spec.model_copy(update={"organization": organization})
     ids = {a.email.lower(): str(100000000000 + i) for i, a in enumerate(spec.accounts)}
     return wanted_roles(spec, None, MANAGEMENT, ORG_ID, ids)
 

@@ -27,8 +27,9 @@ READ_VERBS = ("Describe", "Get", "List")
 
 
 def seed_spec(tmp_path: Path, read_role: dict[str, Any] | None) -> OrgSpec:
-    """The seed org.yaml with ``organization.read_role`` set (None: as the seed has it)."""
+    """The seed org.yaml with ``organization.read_role`` set (None: not declared)."""
     data = yaml.safe_load((REPO / "org.yaml").read_text())
+    data["organization"].pop("read_role", None)
     if read_role is not None:
         data["organization"]["read_role"] = read_role
     (tmp_path / "org.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
