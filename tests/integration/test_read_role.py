@@ -4,10 +4,10 @@ through the access role; plan, drift, project check and samconfig then assume th
 role's policy allows, with no action in the policy that orgkit was not seen to call (or that is
 listed below with the reason the emulator does not show it).
 
-moto evaluates no IAM permission and no trust policy (docs/sandbox.md): it lets any caller
-assume any role, existing or not. So these tests check the *documents* against the calls
-orgkit makes, not AWS's enforcement of them; the error for a read role that cannot be assumed
-is tested with a stand-in STS in tests/unit/test_read_role.py.
+moto evaluates no IAM permission and no trust policy (docs/sandbox.md). So these tests check
+the *documents* against the calls orgkit makes, not AWS's enforcement of them. The sandbox does
+refuse AssumeRole of a role that does not exist, as AWS does (orgkit/sandbox/extensions.py),
+which is how a read role declared since the last apply shows.
 """
 
 from __future__ import annotations
@@ -201,3 +201,35 @@ def test_every_member_call_of_the_read_commands_is_allowed_and_nothing_more(
     assert len(seen) >= 20  # it really recorded the runs
     assert seen - allowed == set()  # every call is allowed
     assert allowed - seen == set()  # and nothing else
+
+
+def test_a_read_role_not_created_yet_stops_plan_and_says_to_apply(
+    sandbox: Sandbox, small_org: Path, assumed: list[str]
+) -> None:
+    """Declared after the accounts were made: plan (exit 1, no traceback) names the account and
+    what to run; apply, through the access role, creates the role; plan then works."""
+    without = small_org.parent / "without.yaml"
+    without.write_text(small_org.read_text())
+    edit_yaml(without, lambda data: data["organization"].pop("read_role"))
+    converged(without)
+    members = {i for i in account_ids(sandbox).values() if i != MANAGEMENT}
+
+    result = CliRunner().invoke(cli, ["--config", str(small_org), "plan"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "cannot read inside account" in result.stderr
+    assert any(f"account {i}" in result.stderr for i in members)
+    assert f"its read role {READ_ROLE} cannot be assumed (AccessDenied)" in result.stderr
+    assert "`orgkit apply` with administrator credentials" in result.stderr
+    assumed.clear()
+
+    # Apply's plan reads through the access role: it sees the two read roles to create.
+    first = workflow.make_plan(small_org, AwsContext(), PlanOptions())
+    assert sorted(c.address for c in first.plan.changes) == sorted(
+        f'deployment_role["{email}" -> "{READ_ROLE}"]'
+        for email in ("app-dev@example.com", "app-prod@example.com")
+    )
+    assert converge(small_org).plan.empty
+    assert assumed and role_arns(assumed, ACCESS_ROLE) == set(assumed)
+    result = CliRunner().invoke(cli, ["--config", str(small_org), "plan", "--detailed-exitcode"])
+    assert result.exit_code == 0, result.output
