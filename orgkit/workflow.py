@@ -100,14 +100,26 @@ def make_plan(
     options: PlanOptions,
     progress: Progress = _silent,
     target: Target | None = None,
+    *,
+    read_only: bool = False,
 ) -> Planned:
     """Load and validate org.yaml, read the live organization (what ``target`` needs of it),
-    and plan (the changes within ``target``)."""
+    and plan (the changes within ``target``). ``read_only`` (plan, drift): read inside member
+    accounts through ``organization.read_role`` when org.yaml declares one; apply reads through
+    the access role, which can read where the read role is not made yet."""
     config = load_config(config_path)
+    if read_only:
+        read_through_read_role(config, aws)
     if target is not None:
         target.check(config.spec)  # before any read
     live = read_live(config, aws, progress, target)
     return Planned(config, live, plan(config, live, options, target))
+
+
+def read_through_read_role(config: Config, aws: AwsContext) -> None:
+    """Read inside member accounts through org.yaml's ``organization.read_role``, if declared."""
+    declared = config.spec.organization.read_role
+    aws.read_members_through(declared.name if declared else None)
 
 
 # -- saved plans ------------------------------------------------------------------------------
@@ -495,6 +507,7 @@ def audit(
         PlanOptions(allow_destroy=True, allow_close_accounts=True),
         reading,
         Target.of_filters(scope.accounts, scope.ous),
+        read_only=True,
     )
     report = drift(planned.plan, planned.live)
     return scoped(report, scope, planned.config.spec, planned.live)

@@ -220,7 +220,9 @@ def plan_cmd(
     if out_file is not None:
         check_writable(out_file)  # before the plan is computed, not after
     with Spinner() as progress:
-        planned = workflow.make_plan(ctx.config, ctx.aws(), options, progress, target)
+        planned = workflow.make_plan(
+            ctx.config, ctx.aws(), options, progress, target, read_only=True
+        )
     if out_file is not None:
         out_file.write_text(plan_json(planned.plan) + "\n", encoding="utf-8")
         info().print(f"Plan saved to {out_file}; apply it with `orgkit apply --plan {out_file}`.")

@@ -84,7 +84,7 @@ def read_roles(aws: AwsContext, probes: Iterable[RoleProbe]) -> list[LiveRole]:
         if probe.access_role is None:
             iam = aws.client("iam")
         else:
-            iam = aws.members().client(probe.account_id, probe.access_role, "iam")
+            iam = aws.members().reader(probe.account_id, probe.access_role, "iam")
         try:
             oidc = _has_oidc_provider(iam, probe) if probe.oidc_provider else None
             return [_read_role(iam, probe, name, oidc) for name in probe.role_names]
@@ -315,9 +315,9 @@ def trust_summary(trust: dict[str, Any]) -> list[str]:
             for operator, block in sorted(statement.get("Condition", {}).items())
             for key, value in sorted(block.items())
         ]
-        text = f"trusted by {who} ({statement.get('Action')})".replace(
-            "${AccountId}", "<the new account>"
-        )
+        action = statement.get("Action")
+        actions = ", ".join(action) if isinstance(action, list) else action
+        text = f"trusted by {who} ({actions})".replace("${AccountId}", "<the new account>")
         if conditions:
             text += " if " + " and ".join(conditions)
         lines.append(text)

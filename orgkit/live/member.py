@@ -89,6 +89,13 @@ class MemberSessions:
                 self._clients.popitem(last=False)
             return made
 
+    def reader(
+        self, account_id: str, access_role: str, service: str, *, region: str | None = None
+    ) -> Any:
+        """A client for reads inside ``account_id``: as the read role when the command reads
+        through it (:meth:`AwsContext.read_members_through`), else as ``access_role``."""
+        return self.client(account_id, self.aws.read_role or access_role, service, region=region)
+
     def _account_credentials(
         self, account_id: str, role_name: str, new_account: bool
     ) -> RefreshableCredentials:
@@ -149,6 +156,18 @@ class MemberSessions:
                     self.sleep(delay)
                     delay = min(delay * 2, 30.0)
                     continue
+                if arn.endswith(f":role/{self.aws.read_role}"):
+                    raise AwsError(
+                        f"cannot read inside account {arn.split(':')[4]}: its read role "
+                        f"{self.aws.read_role} cannot be assumed ({code})",
+                        hint="organization.read_role is declared, so plan, drift and project "
+                        "check/samconfig read member accounts through it. If the role is not "
+                        "there yet (declared since the last apply, or the account was created "
+                        "outside orgkit), run `orgkit apply` with administrator credentials "
+                        "(it creates the role through the access role). Otherwise check that "
+                        "its trust lets the caller in (read_role.principal_arns) and that the "
+                        "caller may sts:AssumeRole it.",
+                    ) from exc
                 raise AwsError(
                     f"cannot assume {arn}: {code}: {exc.response['Error'].get('Message', '')}",
                     hint="orgkit works inside member accounts through this role; check that "

@@ -79,6 +79,7 @@ def install() -> None:
         ("stack-instance-parameters", patch_stack_instance_parameters),
         ("stack-instance-stack-id", patch_stack_instance_stack_id),
         ("missing-stack-instance", patch_missing_stack_instance),
+        ("assume-missing-role", patch_assume_missing_role),
         ("security-services", _fill_security_services),
         ("cost-explorer", _fill_cost_explorer),
     ]
@@ -1099,6 +1100,33 @@ def patch_missing_stack_instance() -> None:
         return result
 
     CloudFormationBackend.describe_stack_instance = describe_stack_instance  # type: ignore[method-assign]
+
+
+def patch_assume_missing_role() -> None:
+    """moto gap: AssumeRole succeeds for any role ARN, even one that does not exist; AWS answers
+    ``AccessDenied``. orgkit tells a read role that was never created (``organization.read_role``
+    declared since the last apply) by that answer, so the sandbox gives it for a role missing
+    from the target account's IAM. Trust policies are still not evaluated. No production path
+    changes."""
+    from moto.core.exceptions import AccessDeniedError
+    from moto.iam.models import iam_backends
+    from moto.sts.models import STSBackend
+
+    gap = "AssumeRole of a role that does not exist"
+    original = _require(STSBackend, "assume_role", gap)
+    _require_params(original, ("role_arn",), gap)
+
+    def assume_role(self: Any, *args: Any, **kwargs: Any) -> Any:
+        role_arn = str(kwargs.get("role_arn", ""))
+        parts = role_arn.split(":", 5)
+        if len(parts) == 6 and parts[2] == "iam" and parts[5].startswith("role/"):
+            name = parts[5].rsplit("/", 1)[-1]
+            roles = iam_backends[parts[4]][parts[1]].roles.values()
+            if not any(role.name == name for role in roles):
+                raise AccessDeniedError("the caller", f"sts:AssumeRole on resource: {role_arn}")
+        return original(self, *args, **kwargs)
+
+    STSBackend.assume_role = assume_role  # type: ignore[method-assign]
 
 
 def patch_stack_instance_stack_id() -> None:

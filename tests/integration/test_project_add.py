@@ -108,7 +108,11 @@ def test_project_add_then_plan_holds_only_its_changes_then_apply_converges(
     assert kinds["account"] == 3
     assert kinds["budget"] == 3
     roles = Counter(c.address.split(" -> ")[1] for c in changes if c.kind == "deployment_role")
-    assert roles == {'"AcmeDeploymentRole"]': 3, '"AWSCloudFormationStackSetExecutionRole"]': 3}
+    assert roles == {
+        '"AcmeDeploymentRole"]': 3,
+        '"AWSCloudFormationStackSetExecutionRole"]': 3,
+        '"OrgkitReadOnly"]': 3,  # the seed's organization.read_role
+    }
     assert kinds["stack_instance"] == 3  # security-baseline, one per account, us-east-1
     assert {c.address for c in changes if c.kind == "policy"} <= {
         f'policy["{name}"]' for name in PROJECT_GUARDRAILS
