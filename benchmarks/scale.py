@@ -18,10 +18,14 @@ Scenarios (org.yaml as each needs it; the organization is seeded to match it):
   roles-budgets   plan, no change: tags, the StackSet execution role in every member account
                   and a budget per account (seeded first)
   changes         plan with 10 changes (4 tags, 3 moves, 2 new OUs, 1 detached SCP)
-  drift           orgkit drift of everything (tags, roles, budgets)
+  drift           orgkit drift of everything (tags, roles, budgets, and a stack set with an
+                  instance in every account, seeded first)
   create          apply of 50 new accounts (CreateAccount IN_PROGRESS for 3 s each)
   onboard         apply of one project into the roles-budgets organization: an OU, three
                   accounts, their roles (the project's deployment role) and budgets
+  onboard-target  the same onboarding (of another project) with --target project:NAME
+  target          plan, no change, --target ou:/Top0 (a fifth of the accounts) in the
+                  roles-budgets organization
 
 Each scenario runs orgkit in a child process (so its peak memory is its own, not the
 emulator's) and reports: wall time, planning time without I/O, calls per operation, throttled
@@ -60,11 +64,33 @@ from orgkit.sandbox.faults import (  # noqa: E402
     fault_layer,
 )
 
-SCENARIOS = ("structure", "tags", "roles-budgets", "changes", "drift", "create", "onboard")
+SCENARIOS = (
+    "structure",
+    "tags",
+    "roles-budgets",
+    "target",
+    "changes",
+    "drift",
+    "create",
+    "onboard",
+    "onboard-target",
+)
+PER_ACCOUNT = ("roles-budgets", "target", "drift", "onboard", "onboard-target")
+# The --target each targeted scenario plans or applies with.
+TARGETS = {"target": ["ou:/Top0"], "onboard-target": ["project:nextapp"]}
 DENY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}],
 }
+ALERTS_TEMPLATE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Description: An alerts topic in every account (the drift scenario's stack set).
+Resources:
+  Alerts:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: scale-alerts
+"""
 ENVIRONMENTS = ("dev", "staging", "prod")
 RATES = {**ORGANIZATIONS_RATES, "ListCreateAccountStatus": (5, 8)}
 CREATION_SECONDS = 3.0
@@ -163,7 +189,7 @@ def variant(base: dict[str, Any], scenario: str) -> dict[str, Any]:
         for account in data["accounts"]:
             account.pop("tags")
         return data
-    if scenario in ("roles-budgets", "drift", "onboard"):
+    if scenario in PER_ACCOUNT:
         data["stackset_roles"] = {
             "administration_role": "AWSCloudFormationStackSetAdministrationRole",
             "execution_role": "AWSCloudFormationStackSetExecutionRole",
@@ -174,6 +200,15 @@ def variant(base: dict[str, Any], scenario: str) -> dict[str, Any]:
             "notifications": [{"type": "ACTUAL", "threshold": 80}],
             "emails": ["billing@example.org"],
         }
+    if scenario == "drift":
+        data["stack_sets"] = [
+            {
+                "name": "alerts",
+                "template": "templates/alerts.yaml",
+                "targets": {"ous": ["/"]},
+                "regions": ["us-east-1"],
+            }
+        ]
     if scenario == "changes":
         accounts = data["accounts"]
         for account in accounts[:4]:
@@ -187,25 +222,28 @@ def variant(base: dict[str, Any], scenario: str) -> dict[str, Any]:
             if node.get("policies"):
                 node["policies"] = node["policies"][1:]
                 break
-    if scenario == "onboard":
+    if scenario in ("onboard", "onboard-target"):
+        # Two projects, so that either scenario can run after the other on one organization.
+        name = "newapp" if scenario == "onboard" else "nextapp"
+        title = name.capitalize()
         data["projects"] = [
             {
-                "name": "newapp",
-                "display_name": "NewApp",
+                "name": name,
+                "display_name": title,
                 "deployment_role": {
-                    "name": "NewAppDeploymentRole",
-                    "trust": {"github": {"repository": "example/newapp", "branches": ["main"]}},
+                    "name": f"{title}DeploymentRole",
+                    "trust": {"github": {"repository": f"example/{name}", "branches": ["main"]}},
                 },
             }
         ]
-        data["ous"].append({"name": "NewApp"})
+        data["ous"].append({"name": title})
         data["accounts"] += [
             {
-                "name": f"NewApp {env}",
-                "email": f"newapp-{env}@example.org",
-                "ou": "/NewApp",
+                "name": f"{title} {env}",
+                "email": f"{name}-{env}@example.org",
+                "ou": f"/{title}",
                 "environment": env,
-                "project": "newapp",
+                "project": name,
             }
             for env in ENVIRONMENTS
         ]
@@ -235,6 +273,8 @@ def walk(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def write_config(folder: Path, data: dict[str, Any]) -> Path:
     (folder / "scps").mkdir(exist_ok=True)
     (folder / "scps" / "deny.json").write_text(json.dumps(DENY))
+    (folder / "templates").mkdir(exist_ok=True)
+    (folder / "templates" / "alerts.yaml").write_text(ALERTS_TEMPLATE)
     path = folder / "org.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -262,6 +302,27 @@ def seed_roles_and_budgets(config_path: Path) -> int:
     return len(changes)
 
 
+def seed_stack_instances(config_path: Path) -> int:
+    """Create the drift scenario's stack set and its instance in every account with orgkit's
+    own handlers (the set, then its instances in one batch)."""
+    from orgkit import workflow
+    from orgkit.kinds import kind_of
+    from orgkit.kinds.base import ApplyContext, Ids
+    from orgkit.live import AwsContext
+    from orgkit.plan import PlanOptions
+
+    aws = AwsContext()
+    planned = workflow.make_plan(config_path, aws, PlanOptions())
+    ctx = ApplyContext(aws, Ids(planned.live), Quiet(), planned.live.management_account_id)
+    made = 0
+    for kind in ("stack_set", "stack_instance"):
+        changes = [c for c in planned.plan.changes if c.kind == kind]
+        if changes:
+            kind_of(kind).handlers[changes[0].action](ctx, changes)
+            made += len(changes)
+    return made
+
+
 class Quiet:
     def change_started(self, change: object) -> None: ...
     def change_done(self, change: object, detail: str) -> None: ...
@@ -278,26 +339,28 @@ def peak_rss_mib() -> float:
 
 
 # -- the child: orgkit itself, timed ------------------------------------------------------------
-def child(command: str, config_path: str) -> None:
+def child(command: str, config_path: str, *targets: str) -> None:
     from orgkit import workflow
     from orgkit.live import AwsContext
     from orgkit.plan import PlanOptions, plan
+    from orgkit.target import Target
 
     aws = AwsContext()
+    target = Target.parse(targets)
     started = time.perf_counter()
     result: dict[str, Any] = {}
     if command == "plan":
-        planned = workflow.make_plan(config_path, aws, PlanOptions())
+        planned = workflow.make_plan(config_path, aws, PlanOptions(), target=target)
         result["changes"] = len(planned.plan.changes)
         result["change_kinds"] = dict(Counter(c.kind for c in planned.plan.changes))
         before = time.perf_counter()
-        plan(planned.config, planned.live, PlanOptions())
+        plan(planned.config, planned.live, PlanOptions(), target)
         result["planning_seconds"] = time.perf_counter() - before
     elif command == "drift":
         report = workflow.audit(config_path, aws)
         result["findings"] = len(report.findings)
     elif command == "apply":
-        planned = workflow.make_plan(config_path, aws, PlanOptions())
+        planned = workflow.make_plan(config_path, aws, PlanOptions(), target=target)
         applied, after = workflow.run_apply(planned, aws, Quiet(), PlanOptions(), lint=False)
         result["applied"] = len(applied.done)
         result["left"] = len(after.changes)
@@ -369,7 +432,12 @@ def run_scenario(
     sub = folder / scenario
     sub.mkdir(exist_ok=True)
     config = write_config(sub, data)
-    command = {"drift": "drift", "create": "apply", "onboard": "apply"}.get(scenario, "plan")
+    command = {
+        "drift": "drift",
+        "create": "apply",
+        "onboard": "apply",
+        "onboard-target": "apply",
+    }.get(scenario, "plan")
     faults = Faults(
         rates=RATES,
         service_rates=SERVICE_RATES,
@@ -382,7 +450,7 @@ def run_scenario(
         env = {**os.environ, "AWS_ENDPOINT_URL": layer.endpoint, "ORGKIT_PACING": "on"}
         started = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, __file__, "--child", command, str(config)],
+            [sys.executable, __file__, "--child", command, str(config), *TARGETS.get(scenario, [])],
             env=env,
             capture_output=True,
             text=True,
@@ -394,7 +462,11 @@ def run_scenario(
         raise SystemExit(f"{scenario} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     result = json.loads(lines[-1][len("RESULT ") :])
     tally = layer.tally
-    created = {"create": NEW_ACCOUNTS, "onboard": len(ENVIRONMENTS)}.get(scenario, 0)
+    created = {
+        "create": NEW_ACCOUNTS,
+        "onboard": len(ENVIRONMENTS),
+        "onboard-target": len(ENVIRONMENTS),
+    }.get(scenario, 0)
     bound, what = lower_bound(tally, faults.latency, args.parallelism, created)
     return {
         "scenario": scenario,
@@ -437,7 +509,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, nargs=2, default=[50, 100], metavar=("MS", "MS"))
     parser.add_argument("--parallelism", type=int, default=64)
     parser.add_argument("--json", type=Path, help="also write every row to this file")
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
@@ -459,7 +531,7 @@ def main() -> None:
             print(f"seeded {size} accounts in {time.perf_counter() - started:.0f} s", flush=True)
             seeded = False
             for scenario in [s for s in SCENARIOS if s in args.scenario]:
-                if scenario in ("roles-budgets", "drift", "onboard") and not seeded:
+                if scenario in PER_ACCOUNT and not seeded:
                     sub = Path(tmp) / "seed"
                     sub.mkdir()
                     started = time.perf_counter()
@@ -469,6 +541,16 @@ def main() -> None:
                         flush=True,
                     )
                     seeded = True
+                if scenario == "drift":
+                    sub = Path(tmp) / "stack-instances"
+                    sub.mkdir()
+                    started = time.perf_counter()
+                    made = seed_stack_instances(write_config(sub, variant(base, "drift")))
+                    print(
+                        f"seeded a stack set and {made - 1} instances in "
+                        f"{time.perf_counter() - started:.0f} s",
+                        flush=True,
+                    )
                 row = run_scenario(box, Path(tmp), base, scenario, args)
                 show(row)
                 rows.append(row)

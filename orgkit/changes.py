@@ -120,6 +120,8 @@ class Plan:
     config_fingerprint: str | None = None
     management_account_id: str | None = None
     flags: dict[str, bool] = field(default_factory=dict)
+    # ``--target``: what the plan was limited to ({accounts, ous, projects}); None: everything.
+    target: dict[str, list[str]] | None = None
 
     @property
     def empty(self) -> bool:
@@ -154,6 +156,7 @@ class Plan:
             "config_fingerprint": self.config_fingerprint,
             "management_account_id": self.management_account_id,
             "flags": dict(self.flags),
+            "target": self.target,
         }
 
     def canonical_changes(self) -> str:

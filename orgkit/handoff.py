@@ -34,7 +34,7 @@ from orgkit.live import project_checks as checks
 from orgkit.live.model import LiveRole
 from orgkit.live.session import endpoint_source
 from orgkit.policy_doc import equivalent
-from orgkit.workflow import read_organization_as_manager
+from orgkit.workflow import read_organization_as_manager, read_through_read_role
 
 # The platform outputs the application's SAM template takes as parameters (same names), and
 # the one that is `sam deploy`'s artifacts bucket. docs/deploying-the-app.md lists them.
@@ -105,8 +105,10 @@ class ProjectLive:
 def read_project(
     config_path: str | Path, aws: AwsContext, name: str, env: str | None
 ) -> ProjectLive:
-    """Load org.yaml and read the project's accounts, platform outputs and deployment roles."""
+    """Load org.yaml and read the project's accounts, platform outputs and deployment roles
+    (inside the accounts through ``organization.read_role`` when declared)."""
     config = load_config(config_path)
+    read_through_read_role(config, aws)
     spec = config.spec
     project = spec.project(name)
     if project is None:
@@ -434,7 +436,7 @@ def _check_environment(
     e = env.environment
 
     def member(service: str) -> Any:
-        return aws.members().client(env.account_id, env.access_role, service, region=env.region)
+        return aws.members().reader(env.account_id, env.access_role, service, region=env.region)
 
     prefix = f"{project.name}-{e}"
     domain = project.domains.get(Environment(e))

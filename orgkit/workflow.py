@@ -30,6 +30,7 @@ from orgkit.live.schedule import Readable, read_kinds
 from orgkit.plan import plan
 from orgkit.plan.drift import DriftScope, drift, scoped
 from orgkit.render.templates import RenderedTemplate, lint
+from orgkit.target import Target
 from orgkit.views.plan_view import plan_json
 
 
@@ -67,11 +68,14 @@ def _silent(message: str) -> None:
     """No progress reported."""
 
 
-def read_live(config: Config, aws: AwsContext, progress: Progress = _silent) -> LiveOrg:
+def read_live(
+    config: Config, aws: AwsContext, progress: Progress = _silent, target: Target | None = None
+) -> LiveOrg:
     """Check the caller is the management account, then read the organization and what each
     kind compares: kinds that need nothing of each other at the same time, each as soon as the
-    kinds it needs have read (orgkit.live.schedule)."""
-    ctx = ReadContext(aws, config)
+    kinds it needs have read (orgkit.live.schedule). With a ``target``, the reads made per
+    account are made for its accounts only."""
+    ctx = ReadContext(aws, config, target=target or Target())
     progress("Reading the organization: OUs, accounts, policies")
     live = read_organization_as_manager(config, aws)
     kinds = list(REGISTRY.values())
@@ -91,12 +95,31 @@ def read_live(config: Config, aws: AwsContext, progress: Progress = _silent) -> 
 
 
 def make_plan(
-    config_path: str | Path, aws: AwsContext, options: PlanOptions, progress: Progress = _silent
+    config_path: str | Path,
+    aws: AwsContext,
+    options: PlanOptions,
+    progress: Progress = _silent,
+    target: Target | None = None,
+    *,
+    read_only: bool = False,
 ) -> Planned:
-    """Load and validate org.yaml, read the live organization, and plan."""
+    """Load and validate org.yaml, read the live organization (what ``target`` needs of it),
+    and plan (the changes within ``target``). ``read_only`` (plan, drift): read inside member
+    accounts through ``organization.read_role`` when org.yaml declares one; apply reads through
+    the access role, which can read where the read role is not made yet."""
     config = load_config(config_path)
-    live = read_live(config, aws, progress)
-    return Planned(config, live, plan(config, live, options))
+    if read_only:
+        read_through_read_role(config, aws)
+    if target is not None:
+        target.check(config.spec)  # before any read
+    live = read_live(config, aws, progress, target)
+    return Planned(config, live, plan(config, live, options, target))
+
+
+def read_through_read_role(config: Config, aws: AwsContext) -> None:
+    """Read inside member accounts through org.yaml's ``organization.read_role``, if declared."""
+    declared = config.spec.organization.read_role
+    aws.read_members_through(declared.name if declared else None)
 
 
 # -- saved plans ------------------------------------------------------------------------------
@@ -176,7 +199,10 @@ def check_saved_plan(saved: SavedPlan, fresh: Planned, options: PlanOptions) -> 
             hint="Run `orgkit plan --out plan.json` again with this config, review it, and "
             "apply the new plan.",
         )
-    if saved.document != json.loads(plan_json(fresh.plan)):
+    expected = json.loads(plan_json(fresh.plan))
+    if "target" not in saved.document and expected["target"] is None:
+        del expected["target"]  # saved by an orgkit without --target
+    if saved.document != expected:
         needed = sorted(
             {
                 FLAG_OPTIONS[kind_of(change.kind).destroy_flag]
@@ -194,6 +220,20 @@ def check_saved_plan(saved: SavedPlan, fresh: Planned, options: PlanOptions) -> 
                 else "Run `orgkit plan --out plan.json` again, review it, and apply the new plan."
             ),
         )
+
+
+def _apply_target(saved: SavedPlan | None, given: Target | None) -> Target:
+    """The target of an apply: the saved plan's (``--target`` may repeat it, not change it)."""
+    if saved is None:
+        return given or Target()
+    recorded = Target.from_dict(saved.plan.target)
+    if given is not None and not given.everything and given != recorded:
+        raise SafetyError(
+            f"--target {given} is not the target the saved plan was made with "
+            f"({str(recorded) or 'the whole organization'})",
+            hint="Apply the saved plan without --target, or make a new plan with this target.",
+        )
+    return recorded
 
 
 def check_flags(the_plan: Plan, options: PlanOptions) -> None:
@@ -336,7 +376,8 @@ def run_apply(
             quotas=spec.quotas,
             stop_requested=stop,
         )
-    after = plan(planned.config, read_live(planned.config, aws), options)
+    target = Target.from_dict(planned.plan.target)
+    after = plan(planned.config, read_live(planned.config, aws, target=target), options, target)
     return result, after
 
 
@@ -351,6 +392,7 @@ def apply(
     confirm: Callable[[Plan], bool] = lambda the_plan: True,
     notice: Callable[[str], None] = lambda message: None,
     progress: Progress = _silent,
+    target: Target | None = None,
 ) -> tuple[Plan, ApplyResult | None, Plan | None]:
     """``orgkit apply``: plan afresh (and check a saved plan against it), show, lint the
     templates it will send, confirm, apply, plan again.
@@ -359,7 +401,8 @@ def apply(
     nothing to do. A refused confirmation raises SafetyError before any write.
     """
     saved = load_saved_plan(saved_path) if saved_path is not None else None
-    planned = make_plan(config_path, aws, options, progress)
+    target = _apply_target(saved, target)
+    planned = make_plan(config_path, aws, options, progress, target)
     if saved is not None:
         if already_applied(saved, planned):
             notice(
@@ -384,7 +427,7 @@ def apply(
         lock.holding(aws, region, planned.live.organization_id, notice) as held,
     ):
         # Another apply may have run while the plan was on screen: apply only what was shown.
-        fresh = make_plan(config_path, aws, options)
+        fresh = make_plan(config_path, aws, options, target=target)
         if fresh.plan.canonical_changes() != planned.plan.canonical_changes():
             raise SafetyError(
                 "the organization changed while the plan was shown (another apply?); nothing "
@@ -455,8 +498,16 @@ def audit(
             config.spec.organization.home_region,
             progress=progress,
         )
+    scope = scope or DriftScope()
+    # Reading only what the scope's accounts and OUs need: the targeted plan keeps their
+    # changes and what governs them, of which the report keeps the scope's.
     planned = make_plan(
-        config_path, aws, PlanOptions(allow_destroy=True, allow_close_accounts=True), reading
+        config_path,
+        aws,
+        PlanOptions(allow_destroy=True, allow_close_accounts=True),
+        reading,
+        Target.of_filters(scope.accounts, scope.ous),
+        read_only=True,
     )
     report = drift(planned.plan, planned.live)
-    return scoped(report, scope or DriftScope(), planned.config.spec, planned.live)
+    return scoped(report, scope, planned.config.spec, planned.live)

@@ -46,6 +46,22 @@ class Environment(str, Enum):
     SANDBOX = "sandbox"
 
 
+class ReadRoleSpec(_Model):
+    """A read-only role orgkit keeps in every active member account and reads through in
+    ``plan``, ``drift`` and ``project check``/``samconfig`` (apply still works through the
+    access role)."""
+
+    name: RoleName = Field(description="The role's name, the same in every member account.")
+    principal_arns: list[
+        Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")]
+    ] = Field(
+        default_factory=list,
+        description="Roles of the management account that may assume it (aws:PrincipalArn, "
+        "wildcards allowed, e.g. the CI plan role and the administrators' SSO role); empty: "
+        "any principal of the management account that its own policy lets assume it.",
+    )
+
+
 class OrganizationSpec(_Model):
     """The organization itself and its root."""
 
@@ -56,6 +72,12 @@ class OrganizationSpec(_Model):
     access_role: RoleName = Field(
         "OrganizationAccountAccessRole",
         description="Role created in new accounts that the management account assumes.",
+    )
+    read_role: ReadRoleSpec | None = Field(
+        None,
+        description="A read-only role in every active member account for orgkit's reads "
+        "there (plan, drift, project check and samconfig), so that a plan needs no "
+        "administrator role in the member accounts. Absent: reads use the access role.",
     )
     home_region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")] = Field(
         "us-east-1",

@@ -1,6 +1,7 @@
 """The roles orgkit keeps in shape, as documents: pure functions of org.yaml and the org's ids.
 
-Per member account: the StackSet execution role (trusted only by the administration role in the
+Per member account: orgkit's read-only role (``organization.read_role``, trusted by the
+management account), the StackSet execution role (trusted only by the administration role in the
 management account) and, for accounts of a project with a ``deployment_role``, that role with
 its permissions boundary (and GitHub's OIDC provider when GitHub Actions may assume it). In the
 management account: the StackSet administration role.
@@ -27,7 +28,7 @@ class RoleSpec:
     """A role orgkit wants in one account."""
 
     role_name: str
-    purpose: str  # stackset-administration | stackset-execution | deployment
+    purpose: str  # stackset-administration | stackset-execution | deployment | read-only
     trust: dict[str, Any]
     permissions: dict[str, Any]
     max_session_duration: int = 3600
@@ -179,6 +180,117 @@ def deployment_role(
     )
 
 
+# The calls orgkit makes inside a member account when it only reads (plan, drift, project check
+# and samconfig), as IAM actions, with the narrowest resources each allows. The test
+# tests/integration/test_read_role.py records them on the emulator and compares.
+def _read_statements(account_id: str) -> list[dict[str, Any]]:
+    def arn(service: str, rest: str, region: str = "*") -> str:
+        return f"arn:aws:{service}:{region}:{account_id}:{rest}"
+
+    return [
+        {
+            # The roles orgkit keeps (role/* rather than their names: a renamed deployment role
+            # must be readable before the apply that makes it).
+            "Sid": "ReadRoles",
+            "Effect": "Allow",
+            "Action": [
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListRolePolicies",
+            ],
+            "Resource": f"arn:aws:iam::{account_id}:role/*",
+        },
+        {
+            "Sid": "ReadBoundaries",
+            "Effect": "Allow",
+            "Action": ["iam:GetPolicy", "iam:GetPolicyVersion"],
+            "Resource": f"arn:aws:iam::{account_id}:policy/*",
+        },
+        {
+            "Sid": "ReadGitHubProvider",
+            "Effect": "Allow",
+            "Action": "iam:GetOpenIDConnectProvider",
+            "Resource": f"arn:aws:iam::{account_id}:oidc-provider/{GITHUB_OIDC_HOST}",
+        },
+        {
+            # Stack set instances' stacks are named StackSet-<stack set>-<id>.
+            "Sid": "ReadStackSetOutputs",
+            "Effect": "Allow",
+            "Action": "cloudformation:DescribeStacks",
+            "Resource": arn("cloudformation", "stack/StackSet-*/*"),
+        },
+        {
+            "Sid": "ReadSecurityServices",
+            "Effect": "Allow",
+            "Action": "guardduty:GetDetector",
+            "Resource": arn("guardduty", "detector/*"),
+        },
+        {
+            "Sid": "ReadSecurityHub",
+            "Effect": "Allow",
+            "Action": ["securityhub:DescribeHub", "securityhub:GetFindingAggregator"],
+            "Resource": [
+                arn("securityhub", "hub/default"),
+                arn("securityhub", "finding-aggregator/*"),
+            ],
+        },
+        {
+            "Sid": "ReadProjectChecks",
+            "Effect": "Allow",
+            "Action": [
+                "cloudwatch:DescribeAlarms",
+                "dynamodb:DescribeContinuousBackups",
+                "secretsmanager:ListSecretVersionIds",
+            ],
+            "Resource": [
+                arn("cloudwatch", "alarm:*"),
+                arn("dynamodb", "table/*"),
+                arn("secretsmanager", "secret:*"),
+            ],
+        },
+        {
+            # Calls that AWS authorizes on no resource but "*".
+            "Sid": "Listings",
+            "Effect": "Allow",
+            "Action": [
+                "acm:ListCertificates",
+                "cloudwatch:ListDashboards",
+                "guardduty:DescribeOrganizationConfiguration",
+                "guardduty:ListDetectors",
+                "route53:ListHostedZones",
+                "securityhub:DescribeOrganizationConfiguration",
+                "securityhub:ListFindingAggregators",
+            ],
+            "Resource": "*",
+        },
+    ]
+
+
+def read_role(spec: OrgSpec, account_id: str, management_id: str) -> RoleSpec:
+    """The read-only role orgkit reads a member account through (``organization.read_role``):
+    trusted by the management account (by the roles ``principal_arns`` names, if any), allowed
+    only the reads orgkit makes there."""
+    declared = spec.organization.read_role
+    if declared is None:  # only called when read_role is declared
+        raise AssertionError("organization.read_role is not declared")
+    statement: dict[str, Any] = {
+        "Sid": "ManagementAccount",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{management_id}:root"},
+        # SetSourceIdentity: CloudTrail in the account names who ran orgkit (orgkit.live.member).
+        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+    }
+    if declared.principal_arns:
+        statement["Condition"] = {"ArnLike": {"aws:PrincipalArn": sorted(declared.principal_arns)}}
+    return RoleSpec(
+        role_name=declared.name,
+        purpose="read-only",
+        trust=_doc(statement),
+        permissions=_doc(*_read_statements(account_id)),
+    )
+
+
 def roles_for_account(
     spec: OrgSpec,
     account: AccountSpec,
@@ -189,6 +301,8 @@ def roles_for_account(
 ) -> list[RoleSpec]:
     """Every role orgkit wants in ``account``."""
     wanted = []
+    if spec.organization.read_role is not None:
+        wanted.append(read_role(spec, account_id, management_id))
     if spec.stackset_roles is not None:
         wanted.append(execution_role(spec, account, management_id, execution_permissions))
     project = spec.project(account.project)
@@ -680,6 +794,11 @@ def _boundary(
         {
             f"arn:aws:iam::{account_id}:role/{spec.organization.access_role}",
             f"arn:aws:iam::{account_id}:role/{role.name}",
+            *(
+                [f"arn:aws:iam::{account_id}:role/{spec.organization.read_role.name}"]
+                if spec.organization.read_role
+                else []
+            ),
             *(
                 [
                     f"arn:aws:iam::{account_id}:role/{spec.stackset_roles.execution_role}",

@@ -23,6 +23,7 @@ def check_semantics(spec: OrgSpec, policies: dict[str, PolicyDocument], report: 
     quotas = spec.quotas
     declared_policies = _check_policies(spec, policies, report)
     check_role_documents(spec, report)
+    check_read_role(spec, report)
     check_regions(spec, report)
     present_policies = {p.name for p in spec.policies if p.state == "present"}
 
@@ -144,9 +145,33 @@ def _check_per_target(spec: OrgSpec, loc: Loc, names: list[str], report: Report)
             )
 
 
+def check_read_role(spec: OrgSpec, report: Report) -> None:
+    """``organization.read_role``: a name of its own, trusted by roles of the management account
+    only (the only principals its trust lets in)."""
+    declared = spec.organization.read_role
+    if declared is None:
+        return
+    loc: Loc = ("organization", "read_role")
+    others = {spec.organization.access_role} | {a.access_role for a in spec.accounts}
+    if spec.stackset_roles is not None:
+        others |= {spec.stackset_roles.execution_role, spec.stackset_roles.administration_role}
+    if declared.name in others:
+        report((*loc, "name"), f"{declared.name!r} is already another of orgkit's roles")
+    management = spec.organization.management_account_id
+    for index, arn in enumerate(declared.principal_arns):
+        if arn.split(":")[4] != management:
+            report(
+                (*loc, "principal_arns", index),
+                f"{arn!r} is not a role of the management account {management}: the read "
+                "role trusts that account only",
+            )
+
+
 def _check_projects(spec: OrgSpec, report: Report) -> None:
     names: Counter[str] = Counter(p.name for p in spec.projects)
     reserved = {spec.organization.access_role}
+    if spec.organization.read_role is not None:
+        reserved.add(spec.organization.read_role.name)
     if spec.stackset_roles is not None:
         reserved |= {spec.stackset_roles.execution_role, spec.stackset_roles.administration_role}
     for index, project in enumerate(spec.projects):

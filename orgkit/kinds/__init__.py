@@ -124,9 +124,25 @@ def plan_from_dict(data: Any) -> Plan:
             config_fingerprint=data.get("config_fingerprint"),
             management_account_id=data.get("management_account_id"),
             flags={str(k): bool(v) for k, v in dict(data.get("flags", {})).items()},
+            target=_target(data.get("target")),
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise PlanFormatError(f"malformed plan ({type(exc).__name__}: {exc})") from None
+
+
+def _target(data: Any) -> dict[str, list[str]] | None:
+    """A saved plan's ``target``: None, or the three lists of names ``--target`` gave."""
+    if data is None:
+        return None
+    keys = ("accounts", "ous", "projects")
+    if (
+        not isinstance(data, dict)
+        or set(data) != set(keys)
+        or not all(isinstance(data[k], list) for k in keys)
+        or not all(isinstance(v, str) for k in keys for v in data[k])
+    ):
+        raise PlanFormatError("target: expected {accounts, ous, projects}: lists of names")
+    return {k: list(data[k]) for k in keys}
 
 
 __all__ = [

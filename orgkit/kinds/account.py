@@ -423,6 +423,7 @@ class AccountKind(ResourceKind):
     provides = frozenset({"accounts", "pending_accounts"})
     destroy_rank = 3
     destroy_flag = "allow_close_accounts"
+    belongs_to = "account"
     models: ClassVar[Mapping[Action, SideModels]] = {
         Action.CREATE: (None, NewAccount),
         Action.UPDATE: (AccountState, AccountTarget),

@@ -73,6 +73,7 @@ class AttachmentKind(ResourceKind):
     provides = frozenset()
     destroy_rank = 2
     destroy_flag = "allow_destroy"
+    belongs_to = "attachment"
     models: ClassVar[Mapping[Action, SideModels]] = {
         Action.CREATE: (None, NewAttachment),
         Action.DELETE: (LiveAttachment, None),

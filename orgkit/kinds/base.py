@@ -28,8 +28,12 @@ if TYPE_CHECKING:
     from orgkit.live.model import LiveAccount, LiveOrg, LiveOU
     from orgkit.live.reader import SharedReads, Structure
     from orgkit.live.session import AwsContext
+    from orgkit.target import AccountFilter, Target
 
 DestroyFlag = Literal["allow_destroy", "allow_close_accounts"]
+BelongsTo = Literal[
+    "account", "ou", "attachment", "policy", "stack_set", "policy_type", "organization"
+]
 FLAG_OPTIONS: dict[str, str] = {
     "allow_destroy": "--allow-destroy",
     "allow_close_accounts": "--allow-close-accounts",
@@ -66,6 +70,19 @@ class ReadContext:
     config: Config
     with_tags: bool = True
     shared: SharedReads = field(default_factory=lambda: _shared_reads(), compare=False)
+    # ``--target``: the reads made per account are made for the targeted accounts only.
+    target: Target = field(default_factory=lambda: _whole())
+
+    @cached_property
+    def wants(self) -> AccountFilter:
+        """Whether an account is in the target (everything without ``--target``)."""
+        return self.target.account_filter(self.config.spec)
+
+    def wants_live(self, account: LiveAccount, live_ou: str | None) -> bool:
+        """Whether the reads made per account should read this live account."""
+        return self.wants(
+            email=account.email, account_id=account.id, name=account.name, live_ou=live_ou
+        )
 
     def structure(self, live: LiveOrg) -> Structure:
         """The OU tree and every parent's accounts (no tags), read once per run for every kind
@@ -79,9 +96,13 @@ class ReadContext:
         org = self.aws.client("organizations")
         wanted = {a.email.lower() for a in self.config.spec.accounts if a.tags}
 
-        def read_tags(accounts: list[LiveAccount]) -> None:
+        def read_tags(accounts: list[LiveAccount], parent: str) -> None:
             for account in accounts:
-                if self.with_tags and account.email.lower() in wanted:
+                if (
+                    self.with_tags
+                    and account.email.lower() in wanted
+                    and self.wants_live(account, parent)
+                ):
                     self.shared.submit("tags", account.id, partial(tags_of, org, account.id))
 
         def read() -> Structure:
@@ -92,11 +113,26 @@ class ReadContext:
 
         return self.shared.once("structure", read)
 
+    def targeted_accounts(self, live: LiveOrg) -> list[LiveAccount]:
+        """The accounts of the structure read that are in the target (every one without
+        ``--target``), for the reads made per account."""
+        structure = self.structure(live)
+        if self.target.everything:
+            return list(structure.accounts)
+        path_of = {ou.id: ou.path for ou in structure.ous} | {live.root_id: ROOT_PATH}
+        return [a for a in structure.accounts if self.wants_live(a, path_of.get(a.parent_id))]
+
     def account_tags(self, live: LiveOrg) -> dict[str, tuple[tuple[str, str], ...]]:
         """Tags by account id of the accounts whose tags org.yaml declares (one call each,
         started as the structure read lists them)."""
         self.structure(live)
         return self.shared.results("tags")
+
+
+def _whole() -> Target:
+    from orgkit.target import Target
+
+    return Target()
 
 
 def _shared_reads() -> SharedReads:
@@ -300,6 +336,11 @@ class ResourceKind(ABC):
     destroy_flag: ClassVar[DestroyFlag]  # the flag its destructive changes need
     # For each action it plans: the models of ``before`` and ``after`` (None: no such side).
     models: ClassVar[Mapping[Action, SideModels]]
+    # What its changes belong to, for ``--target`` (orgkit.plan.target): an account named in
+    # the address (or by account id), an OU path, an attachment (a policy and an OU path or an
+    # account), a policy (its name first), a stack set (its name first), a policy type, or the
+    # organization as a whole (no target holds it).
+    belongs_to: ClassVar[BelongsTo] = "organization"
 
     # -- read --------------------------------------------------------------------------------
     # What its read uses of the snapshot beyond the organization itself (LiveOrg field names;

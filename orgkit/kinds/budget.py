@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -75,61 +75,134 @@ class LiveBudgetState(Side):
 
 
 # -- read -----------------------------------------------------------------------------------
-def read_budgets(aws: AwsContext, management_account_id: str) -> list[LiveBudget]:
-    """orgkit's budgets with their notifications and subscribers."""
+PAGE_SIZE = 1000  # the largest page DescribeBudgets and DescribeBudgetNotificationsForAccount give
+# What AWS answers when the caller may not make a call (the policy allows DescribeBudgets, say,
+# but not DescribeBudgetNotificationsForAccount): the notifications are then read per budget.
+DENIED = frozenset({"AccessDeniedException", "AccessDenied"})
+
+
+def read_budgets(
+    aws: AwsContext, management_account_id: str, accounts: Collection[str] | None = None
+) -> list[LiveBudget]:
+    """orgkit's budgets with their notifications and subscribers; with ``accounts``, only the
+    budgets of those account ids (``--target``: the others are listed but not read further).
+
+    The budgets and their notifications are read in pages for the whole account
+    (``DescribeBudgets``, ``DescribeBudgetNotificationsForAccount``); only the subscribers need
+    a call per notification, as AWS has no call that lists them in bulk.
+    """
     budgets = aws.client("budgets")
     try:
-        pages = budgets.get_paginator("describe_budgets").paginate(AccountId=management_account_id)
+        pages = budgets.get_paginator("describe_budgets").paginate(
+            AccountId=management_account_id, PaginationConfig={"PageSize": PAGE_SIZE}
+        )
         found = [
             b
             for page in pages
             for b in page.get("Budgets", [])
             if b["BudgetName"].startswith(BUDGET_PREFIX)
+            and (
+                accounts is None
+                or set(b.get("CostFilters", {}).get("LinkedAccount", [])) & set(accounts)
+            )
         ]
     except budgets.exceptions.NotFoundException:  # no budgets at all
         return []
     except (ClientError, BotoCoreError) as exc:
         raise aws_error("reading the budgets", exc) from exc
-
-    def details(budget: dict[str, Any]) -> LiveBudget:
-        name = budget["BudgetName"]
-        notifications = []
-        for page in budgets.get_paginator("describe_notifications_for_budget").paginate(
-            AccountId=management_account_id, BudgetName=name
-        ):
-            for notification in page.get("Notifications", []):
-                subscribers = [
-                    (s["SubscriptionType"], s["Address"])
-                    for sub_page in budgets.get_paginator(
-                        "describe_subscribers_for_notification"
-                    ).paginate(
-                        AccountId=management_account_id, BudgetName=name, Notification=notification
-                    )
-                    for s in sub_page.get("Subscribers", [])
-                ]
-                notifications.append(
-                    LiveNotification(
-                        type=notification["NotificationType"],
-                        threshold=float(notification["Threshold"]),
-                        comparison=notification["ComparisonOperator"],
-                        threshold_type=notification.get("ThresholdType", THRESHOLD_TYPE),
-                        subscribers=tuple(sorted(subscribers)),
-                    )
-                )
-        limit = budget.get("BudgetLimit", {})
-        return LiveBudget(
-            name=name,
-            amount=float(limit.get("Amount", 0)),
-            currency=limit.get("Unit", ""),
-            time_unit=budget.get("TimeUnit", ""),
-            linked_accounts=tuple(sorted(budget.get("CostFilters", {}).get("LinkedAccount", []))),
-            notifications=tuple(sorted(notifications, key=lambda n: (n.type, n.threshold))),
-        )
-
+    if not found:
+        return []
+    names = [b["BudgetName"] for b in found]
     try:
-        return parallel(details, found)
+        notifications = notifications_in_bulk(budgets, management_account_id, names)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in DENIED:
+            raise aws_error("reading budget notifications", exc) from exc
+        notifications = None
+    except BotoCoreError as exc:
+        raise aws_error("reading budget notifications", exc) from exc
+    try:
+        if notifications is None:
+            notifications = notifications_per_budget(budgets, management_account_id, names)
+        alerts = [(name, n) for name in names for n in notifications[name]]
+        subscribers = parallel(
+            lambda alert: _subscribers_of(budgets, management_account_id, *alert), alerts
+        )
     except (ClientError, BotoCoreError) as exc:
         raise aws_error("reading budget notifications", exc) from exc
+    read: dict[str, list[LiveNotification]] = {name: [] for name in names}
+    for (name, notification), found_subscribers in zip(alerts, subscribers, strict=True):
+        read[name].append(
+            LiveNotification(
+                type=notification["NotificationType"],
+                threshold=float(notification["Threshold"]),
+                comparison=notification["ComparisonOperator"],
+                threshold_type=notification.get("ThresholdType", THRESHOLD_TYPE),
+                subscribers=tuple(sorted(found_subscribers)),
+            )
+        )
+    return [_live_budget(budget, read[budget["BudgetName"]]) for budget in found]
+
+
+def notifications_in_bulk(
+    budgets: Any, account_id: str, names: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """The notifications of each of ``names``, from ``DescribeBudgetNotificationsForAccount``
+    in pages of 1000 budgets (a budget the answer does not list gets an empty list)."""
+    wanted: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    try:
+        pages = budgets.get_paginator("describe_budget_notifications_for_account").paginate(
+            AccountId=account_id, PaginationConfig={"PageSize": PAGE_SIZE}
+        )
+        for page in pages:
+            for entry in page.get("BudgetNotificationsForAccount", []):
+                if entry.get("BudgetName") in wanted:
+                    wanted[entry["BudgetName"]] += entry.get("Notifications", [])
+    except budgets.exceptions.NotFoundException:  # no budget has a notification
+        pass
+    return wanted
+
+
+def notifications_per_budget(
+    budgets: Any, account_id: str, names: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """The notifications of each of ``names``, one ``DescribeNotificationsForBudget`` each
+    (where the caller may not list them in bulk)."""
+
+    def of(name: str) -> list[dict[str, Any]]:
+        return [
+            notification
+            for page in budgets.get_paginator("describe_notifications_for_budget").paginate(
+                AccountId=account_id, BudgetName=name
+            )
+            for notification in page.get("Notifications", [])
+        ]
+
+    return dict(zip(names, parallel(of, names), strict=True))
+
+
+def _subscribers_of(
+    budgets: Any, account_id: str, name: str, notification: dict[str, Any]
+) -> list[tuple[str, str]]:
+    return [
+        (s["SubscriptionType"], s["Address"])
+        for page in budgets.get_paginator("describe_subscribers_for_notification").paginate(
+            AccountId=account_id, BudgetName=name, Notification=notification
+        )
+        for s in page.get("Subscribers", [])
+    ]
+
+
+def _live_budget(budget: dict[str, Any], notifications: list[LiveNotification]) -> LiveBudget:
+    limit = budget.get("BudgetLimit", {})
+    return LiveBudget(
+        name=budget["BudgetName"],
+        amount=float(limit.get("Amount", 0)),
+        currency=limit.get("Unit", ""),
+        time_unit=budget.get("TimeUnit", ""),
+        linked_accounts=tuple(sorted(budget.get("CostFilters", {}).get("LinkedAccount", []))),
+        notifications=tuple(sorted(notifications, key=lambda n: (n.type, n.threshold))),
+    )
 
 
 # -- apply ----------------------------------------------------------------------------------
@@ -230,6 +303,7 @@ class BudgetKind(ResourceKind):
     provides = frozenset({"budgets"})
     destroy_rank = 7  # never planned: orgkit leaves budgets of removed accounts alone
     destroy_flag = "allow_destroy"
+    belongs_to = "account"
     models: ClassVar[Mapping[Action, SideModels]] = {
         Action.CREATE: (None, WantedBudget),
         Action.UPDATE: (LiveBudgetState, WantedBudget),
@@ -240,7 +314,11 @@ class BudgetKind(ResourceKind):
         subscribers; nothing when org.yaml declares no budgets."""
         if ctx.config.spec.budgets is None:
             return live
-        return replace(live, budgets=tuple(read_budgets(ctx.aws, live.management_account_id)))
+        accounts = None
+        if not ctx.target.everything:
+            accounts = {a.id for a in ctx.targeted_accounts(live)}
+        found = read_budgets(ctx.aws, live.management_account_id, accounts)
+        return replace(live, budgets=tuple(found))
 
     def plan(self, ctx: PlanContext) -> PlanPart:
         part = PlanPart()

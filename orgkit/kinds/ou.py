@@ -92,6 +92,7 @@ class OUKind(ResourceKind):
     provides = frozenset({"ous"})
     destroy_rank = 5
     destroy_flag = "allow_destroy"
+    belongs_to = "ou"
     models: ClassVar[Mapping[Action, SideModels]] = {
         Action.CREATE: (None, NewOU),
         Action.UPDATE: (OURef, OUName),

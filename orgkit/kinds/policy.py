@@ -159,6 +159,7 @@ class PolicyKind(ResourceKind):
     provides = frozenset({"policies"})
     destroy_rank = 4
     destroy_flag = "allow_destroy"
+    belongs_to = "policy"
     models: ClassVar[Mapping[Action, SideModels]] = {
         Action.CREATE: (None, NewPolicy),
         Action.UPDATE: (LivePolicyState, PolicyUpdate),

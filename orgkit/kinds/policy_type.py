@@ -79,6 +79,7 @@ class PolicyTypeKind(ResourceKind):
     provides = frozenset()
     destroy_rank = 90  # never planned: orgkit does not disable policy types
     destroy_flag = "allow_destroy"
+    belongs_to = "policy_type"
     models: ClassVar[Mapping[Action, SideModels]] = {Action.CREATE: (None, PolicyTypeOn)}
 
     def read(self, ctx: ReadContext, live: LiveOrg) -> LiveOrg:

@@ -84,7 +84,7 @@ def read_roles(aws: AwsContext, probes: Iterable[RoleProbe]) -> list[LiveRole]:
         if probe.access_role is None:
             iam = aws.client("iam")
         else:
-            iam = aws.members().client(probe.account_id, probe.access_role, "iam")
+            iam = aws.members().reader(probe.account_id, probe.access_role, "iam")
         try:
             oidc = _has_oidc_provider(iam, probe) if probe.oidc_provider else None
             return [_read_role(iam, probe, name, oidc) for name in probe.role_names]
@@ -315,9 +315,9 @@ def trust_summary(trust: dict[str, Any]) -> list[str]:
             for operator, block in sorted(statement.get("Condition", {}).items())
             for key, value in sorted(block.items())
         ]
-        text = f"trusted by {who} ({statement.get('Action')})".replace(
-            "${AccountId}", "<the new account>"
-        )
+        action = statement.get("Action")
+        actions = ", ".join(action) if isinstance(action, list) else action
+        text = f"trusted by {who} ({actions})".replace("${AccountId}", "<the new account>")
         if conditions:
             text += " if " + " and ".join(conditions)
         lines.append(text)
@@ -336,6 +336,7 @@ class RoleKind(ResourceKind):
     provides = frozenset({"roles"})
     destroy_rank = 6  # never planned: roles of removed accounts go with the account
     destroy_flag = "allow_destroy"
+    belongs_to = "account"
     models: ClassVar[Mapping[Action, SideModels]] = {
         Action.CREATE: (None, WantedRoleState),
         Action.UPDATE: (LiveRoleState, WantedRoleState),
@@ -346,9 +347,11 @@ class RoleKind(ResourceKind):
         account), with one OIDC provider look-up per account that needs one."""
         spec = ctx.config.spec
         # The accounts as listed (ctx.structure), not the account kind's result: roles are read
-        # while the accounts' tags still are.
-        listed = {a.email.lower(): a for a in ctx.structure(live).accounts}
-        active = {email: a.id for email, a in listed.items() if a.status == "ACTIVE"}
+        # while the accounts' tags still are. With --target, only the targeted accounts' roles
+        # (and the management account's): the plan keeps only their changes.
+        active = {
+            a.email.lower(): a.id for a in ctx.targeted_accounts(live) if a.status == "ACTIVE"
+        }
         probes: dict[str, RoleProbe] = {}
         for wanted in wanted_roles(
             spec,

@@ -85,9 +85,9 @@ def read_setup(ctx: ReadContext, probe: Probe) -> ServiceSetup:
         access_role=probe.access_role,
         auto_enable=None,
     )
-    if admin != probe.account_id:
+    if not admin or admin != probe.account_id:  # none yet, or not the declared account
         return live
-    client = aws.members().client(admin, probe.access_role, probe.service, region=probe.region)
+    client = aws.members().reader(admin, probe.access_role, probe.service, region=probe.region)
     doing = f"reading {probe.service} in {probe.region} of account {admin}"
     try:
         if probe.service == "guardduty":

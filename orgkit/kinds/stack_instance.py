@@ -46,7 +46,7 @@ def instance_outputs(
     stack_id = instance.get("StackId")
     if not stack_id:
         return {}
-    member = aws.members().client(account_id, access_role, "cloudformation", region=region)
+    member = aws.members().reader(account_id, access_role, "cloudformation", region=region)
     try:
         stacks = member.describe_stacks(StackName=stack_id)["Stacks"]
     except ClientError as exc:
@@ -96,6 +96,7 @@ class StackInstanceKind(StackSetOperations):
     provides = frozenset()
     destroy_rank = 0
     destroy_flag = "allow_destroy"
+    belongs_to = "account"
     models: ClassVar[Mapping[Action, SideModels]] = {
         Action.CREATE: (None, InstanceTarget),
         Action.UPDATE: (LiveInstanceOverrides, InstanceTarget),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -51,7 +51,8 @@ TERMINAL_FAILURES = {"FAILED", "STOPPED"}
 NOT_FOUND = ("StackSetNotFoundException", "StackSetNotFound")
 PARALLEL_STACK_SETS = 4
 DRIFT_POLL = Poll(first_delay=2.0, max_delay=30.0, timeout=3600.0)
-MAX_WORKERS = 8
+MAX_WORKERS = 8  # stack sets read at once
+INSTANCE_WORKERS = 8  # DescribeStackInstance calls at once, per stack set
 
 
 class StackSetDefinition(Side):
@@ -87,10 +88,16 @@ class StackSetRef(Side):
 
 
 # -- read -----------------------------------------------------------------------------------
-def read_stack_sets(aws: AwsContext, names: Iterable[str], region: str) -> list[LiveStackSet]:
+def read_stack_sets(
+    aws: AwsContext,
+    names: Iterable[str],
+    region: str,
+    accounts: Collection[str] | None = None,
+) -> list[LiveStackSet]:
     """The declared stack sets in ``region`` that exist (deleted ones count as absent), with
     their instances: DescribeStackSet and ListStackInstances per stack set, then
-    DescribeStackInstance per instance for its overrides, in parallel."""
+    DescribeStackInstance per instance for its overrides, stack sets and instances in parallel.
+    With ``accounts`` (``--target``), only the instances in those account ids."""
     cfn = aws.client("cloudformation", region)
 
     def one(name: str) -> LiveStackSet | None:
@@ -106,6 +113,7 @@ def read_stack_sets(aws: AwsContext, names: Iterable[str], region: str) -> list[
             s
             for page in cfn.get_paginator("list_stack_instances").paginate(StackSetName=name)
             for s in page.get("Summaries", [])
+            if accounts is None or s["Account"] in accounts
         ]
         return LiveStackSet(
             name=name,
@@ -116,7 +124,9 @@ def read_stack_sets(aws: AwsContext, names: Iterable[str], region: str) -> list[
             capabilities=tuple(sorted(stack_set.get("Capabilities", []))),
             administration_role_arn=stack_set.get("AdministrationRoleARN", "") or "",
             execution_role_name=stack_set.get("ExecutionRoleName", "") or "",
-            instances=tuple(_instance(cfn, name, s) for s in summaries),
+            instances=tuple(
+                parallel(lambda s: _instance(cfn, name, s), summaries, INSTANCE_WORKERS)
+            ),
         )
 
     try:
@@ -525,6 +535,7 @@ class StackSetKind(StackSetOperations):
     provides = frozenset({"stack_sets"})
     destroy_rank = 1
     destroy_flag = "allow_destroy"
+    belongs_to = "stack_set"
     models: ClassVar[Mapping[Action, SideModels]] = {
         Action.CREATE: (None, StackSetDefinition),
         Action.UPDATE: (LiveStackSetState, StackSetDefinition),
@@ -532,11 +543,14 @@ class StackSetKind(StackSetOperations):
     }
 
     def read(self, ctx: ReadContext, live: LiveOrg) -> LiveOrg:
-        """The declared stack sets and their instances, in the home region."""
+        """The declared stack sets and their instances, in the home region (with ``--target``,
+        the instances in the targeted accounts)."""
         spec = ctx.config.spec
-        found = read_stack_sets(
-            ctx.aws, [s.name for s in spec.stack_sets], spec.organization.home_region
-        )
+        names = [s.name for s in spec.stack_sets]
+        accounts = None
+        if names and not ctx.target.everything:
+            accounts = {a.id for a in ctx.targeted_accounts(live)}
+        found = read_stack_sets(ctx.aws, names, spec.organization.home_region, accounts)
         return replace(live, stack_sets=tuple(found))
 
     def plan(self, ctx: PlanContext) -> PlanPart:

@@ -35,17 +35,21 @@ class MemberSessions:
     def __init__(self, aws: AwsContext, sleep: Callable[[float], None] = time.sleep) -> None:
         self.aws = aws
         self.sleep = sleep
-        self._sessions: dict[tuple[str, str], boto3.Session] = {}
+        # (account, role) -> the credentials of its AssumeRole, refreshed on expiry, kept for the
+        # run (one AssumeRole per account per run).
+        self._credentials: dict[tuple[str, str], RefreshableCredentials] = {}
         self._no_source_identity: set[str] = set()  # role ARNs that refuse SetSourceIdentity
         # (account, role, service@region) -> client, the most recently used last. A botocore
         # client holds about 0.4 MB (its class, its copy of the event hooks): 1000 accounts'
-        # clients kept for the whole run would cost 400 MB, so only the latest are kept; the
-        # sessions (the credentials, one AssumeRole per account) are kept for the run.
+        # clients kept for the whole run would cost 400 MB, so only the latest are kept.
         self._clients: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
-        # One loader of botocore's service models for every member session: a session of its
-        # own per account would parse the same JSON models again (about 60 ms per account and
-        # service, CPU that a 1000-account read would spend 1000 times).
-        self._loader = botocore.session.get_session().get_component("data_loader")
+        # One botocore session makes every member-account client, each with its account's
+        # credentials. A session per account holds its own event hooks and component registry
+        # (about 0.15 MB: 150 MB at 1000 accounts, measured) and would parse the service models
+        # again; a session is not thread-safe, so clients are made under ``_making``.
+        self._core = botocore.session.Session()
+        self._shared = boto3.Session(botocore_session=self._core, region_name=aws.region)
+        self._making = threading.Lock()
         self._lock = threading.Lock()
 
     def client(
@@ -69,18 +73,36 @@ class MemberSessions:
             if key in self._clients:
                 self._clients.move_to_end(key)
                 return self._clients[key]
-        session = self._session(account_id, role_name, new_account)
-        made = make_client(cast(Any, session), service, region)
+        credentials = self._account_credentials(account_id, role_name, new_account)
+        with self._making:
+            # botocore has no public way to give one client credentials that refresh: the
+            # shared session holds this account's while it makes the client, whose request
+            # signer keeps them (and refreshes them on expiry) for its life.
+            self._core._credentials = credentials  # type: ignore[attr-defined]
+            try:
+                made = make_client(cast(Any, self._shared), service, region)
+            finally:
+                self._core._credentials = None  # type: ignore[attr-defined]
         with self._lock:
             made = self._clients.setdefault(key, made)
             while len(self._clients) > CLIENTS_KEPT:
                 self._clients.popitem(last=False)
             return made
 
-    def _session(self, account_id: str, role_name: str, new_account: bool) -> boto3.Session:
+    def reader(
+        self, account_id: str, access_role: str, service: str, *, region: str | None = None
+    ) -> Any:
+        """A client for reads inside ``account_id``: as the read role when the command reads
+        through it (:meth:`AwsContext.read_members_through`), else as ``access_role``."""
+        return self.client(account_id, self.aws.read_role or access_role, service, region=region)
+
+    def _account_credentials(
+        self, account_id: str, role_name: str, new_account: bool
+    ) -> RefreshableCredentials:
+        """The credentials of ``role_name`` in ``account_id``: one AssumeRole, then cached."""
         with self._lock:
-            if (account_id, role_name) in self._sessions:
-                return self._sessions[(account_id, role_name)]
+            if (account_id, role_name) in self._credentials:
+                return self._credentials[(account_id, role_name)]
         arn = f"arn:aws:iam::{account_id}:role/{role_name}"
         sts = self.aws.client("sts")
         caller = self.aws.caller_name()
@@ -117,13 +139,8 @@ class MemberSessions:
         credentials = RefreshableCredentials.create_from_metadata(
             metadata=metadata, refresh_using=fetch, method="sts-assume-role"
         )
-        core = botocore.session.Session()
-        core.register_component("data_loader", self._loader)
-        # botocore has no public setter for refreshable credentials; this is the usual way.
-        core._credentials = credentials  # type: ignore[attr-defined]
-        session = boto3.Session(botocore_session=core, region_name=self.aws.region)
         with self._lock:
-            return self._sessions.setdefault((account_id, role_name), session)
+            return self._credentials.setdefault((account_id, role_name), credentials)
 
     def _first_credentials(
         self, fetch: Callable[[], dict[str, str]], arn: str, new_account: bool
@@ -139,6 +156,18 @@ class MemberSessions:
                     self.sleep(delay)
                     delay = min(delay * 2, 30.0)
                     continue
+                if arn.endswith(f":role/{self.aws.read_role}"):
+                    raise AwsError(
+                        f"cannot read inside account {arn.split(':')[4]}: its read role "
+                        f"{self.aws.read_role} cannot be assumed ({code})",
+                        hint="organization.read_role is declared, so plan, drift and project "
+                        "check/samconfig read member accounts through it. If the role is not "
+                        "there yet (declared since the last apply, or the account was created "
+                        "outside orgkit), run `orgkit apply` with administrator credentials "
+                        "(it creates the role through the access role). Otherwise check that "
+                        "its trust lets the caller in (read_role.principal_arns) and that the "
+                        "caller may sts:AssumeRole it.",
+                    ) from exc
                 raise AwsError(
                     f"cannot assume {arn}: {code}: {exc.response['Error'].get('Message', '')}",
                     hint="orgkit works inside member accounts through this role; check that "

@@ -99,12 +99,12 @@ def read_structure(
     org: Any,
     root_id: str,
     workers: int = MAX_WORKERS,
-    on_accounts: Callable[[list[LiveAccount]], None] = lambda accounts: None,
+    on_accounts: Callable[[list[LiveAccount], str], None] = lambda accounts, path: None,
 ) -> Structure:
     """The OU tree and every parent's accounts, pipelined: a parent's accounts are listed as
     soon as the parent is found, while the tree below it is still being walked, each API on its
-    own pool; ``on_accounts`` gets each parent's accounts as they arrive (to start reads that
-    need them). The result is in the order :func:`read_ou_tree` and a per-parent listing in
+    own pool; ``on_accounts`` gets each parent's accounts and path as they arrive (to start reads
+    that need them). The result is in the order :func:`read_ou_tree` and a per-parent listing in
     that order give (breadth first), whatever order the answers came in."""
     ous_of: dict[str, list[LiveOU]] = {}
     accounts_of: dict[str, list[LiveAccount]] = {}
@@ -112,16 +112,18 @@ def read_structure(
         ThreadPoolExecutor(workers, "ous") as ou_pool,
         ThreadPoolExecutor(workers, "accounts") as account_pool,
     ):
-        running: dict[Future[Any], tuple[str, str]] = {}
+        running: dict[Future[Any], tuple[str, str, str]] = {}
 
         def visit(parent_id: str, parent_path: str) -> None:
             running[ou_pool.submit(_ous_for_parent, org, parent_id, parent_path)] = (
                 "ous",
                 parent_id,
+                parent_path,
             )
             running[account_pool.submit(accounts_for_parent, org, parent_id)] = (
                 "accounts",
                 parent_id,
+                parent_path,
             )
 
         visit(root_id, ROOT_PATH)
@@ -129,10 +131,10 @@ def read_structure(
             while running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    what, parent_id = running.pop(future)
+                    what, parent_id, parent_path = running.pop(future)
                     if what == "accounts":
                         accounts_of[parent_id] = future.result()
-                        on_accounts(accounts_of[parent_id])
+                        on_accounts(accounts_of[parent_id], parent_path)
                         continue
                     children = future.result()
                     ous_of[parent_id] = children

@@ -176,8 +176,16 @@ class AwsContext:
         self._lock = threading.Lock()
         self._caller: dict[str, str] | None = None
         self._members: Any = None
+        # organization.read_role, for the reads inside member accounts of a read-only command
+        # (plan, drift, project check): None, they go through the access role (apply).
+        self.read_role: str | None = None
         # One pacer per run: every Organizations client shares its per-API buckets.
         self.pacer = Pacer()
+
+    def read_members_through(self, role_name: str | None) -> None:
+        """Make the reads inside member accounts (:meth:`MemberSessions.reader`) assume
+        ``role_name`` rather than the access role (None: the access role)."""
+        self.read_role = role_name
 
     def members(self) -> Any:
         """The member-account sessions of this run (one AssumeRole per account, cached)."""

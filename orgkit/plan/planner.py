@@ -15,11 +15,20 @@ from orgkit.config.loader import Config
 from orgkit.kinds import REGISTRY, kind_of
 from orgkit.kinds.base import PlanContext, PlanOptions
 from orgkit.live.model import LiveOrg
+from orgkit.plan.target import reach
+from orgkit.target import Target
 
 
-def plan(config: Config, live: LiveOrg, options: PlanOptions | None = None) -> Plan:
-    """Compare desired with live and return the ordered changes."""
+def plan(
+    config: Config,
+    live: LiveOrg,
+    options: PlanOptions | None = None,
+    target: Target | None = None,
+) -> Plan:
+    """Compare desired with live and return the ordered changes; with a ``target``, only the
+    changes within it (:mod:`orgkit.plan.target`: ``live`` was read for it)."""
     options = options or PlanOptions()
+    target = target or Target()
     ctx = PlanContext(config, live, options)
     changes: list[Change] = []
     unmanaged: list[Unmanaged] = []
@@ -34,6 +43,16 @@ def plan(config: Config, live: LiveOrg, options: PlanOptions | None = None) -> P
         ]
         unmanaged += part.unmanaged
         warnings += part.warnings
+    if not target.everything:
+        within = reach(target, config.spec, live)
+        changes, unmanaged = within.within(changes, unmanaged)
+        warnings = [
+            f"Targeted plan ({target}): only the changes of these accounts and OUs and of what "
+            "governs them were planned; the rest of org.yaml was not compared. Plan without "
+            "--target to see everything.",
+            *within.reach_notes(changes),
+            *warnings,
+        ]
     constructive = sorted(
         (c for c in changes if not c.destructive), key=lambda c: kind_of(c.kind).sort_key(c, ctx)
     )
@@ -51,4 +70,5 @@ def plan(config: Config, live: LiveOrg, options: PlanOptions | None = None) -> P
         config_fingerprint=config.fingerprint(),
         management_account_id=live.management_account_id,
         flags=options.to_flags(),
+        target=target.to_dict(),
     )

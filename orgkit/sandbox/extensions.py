@@ -3,10 +3,11 @@
 The sandbox runs moto's server in orgkit's process (``orgkit.sandbox.server``), so these patches
 reach every request it serves. Each one fills a documented gap and nothing more:
 
-* Budgets: moto stores budgets and their subscribers but implements neither ``UpdateBudget`` nor
-  ``DescribeSubscribersForNotification``; without them a budget could be created but never
-  updated or compared. The added calls follow AWS's documented behaviour for the fields orgkit
-  uses (limit, time unit, cost filters; subscribers of one notification).
+* Budgets: moto stores budgets and their subscribers but implements neither ``UpdateBudget``,
+  ``DescribeSubscribersForNotification`` nor ``DescribeBudgetNotificationsForAccount``; without
+  them a budget could be created but never updated or compared. The added calls follow AWS's
+  documented behaviour for the fields orgkit uses (limit, time unit, cost filters; subscribers of
+  one notification; every budget's notifications in pages).
 * Organizations: moto lets ``BACKUP_POLICY`` be enabled on the root but cannot create a policy
   of that type (``NotImplementedError``, HTTP 500 over the server); the sandbox creates it like
   the other management policy types, with a backup policy's ARN.
@@ -78,6 +79,7 @@ def install() -> None:
         ("stack-instance-parameters", patch_stack_instance_parameters),
         ("stack-instance-stack-id", patch_stack_instance_stack_id),
         ("missing-stack-instance", patch_missing_stack_instance),
+        ("assume-missing-role", patch_assume_missing_role),
         ("security-services", _fill_security_services),
         ("cost-explorer", _fill_cost_explorer),
     ]
@@ -145,9 +147,10 @@ def _tags_dict(tags: list[dict[str, str]] | None) -> dict[str, str]:
 
 
 def _add_budgets_calls() -> None:
-    """Teach moto's budgets service ``UpdateBudget`` and ``DescribeSubscribersForNotification``.
+    """Teach moto's budgets service ``UpdateBudget``, ``DescribeSubscribersForNotification`` and
+    ``DescribeBudgetNotificationsForAccount``.
 
-    moto gap: both calls are unimplemented (HTTP 500 over the server). Production code is
+    moto gap: the three calls are unimplemented (HTTP 500 over the server). Production code is
     unchanged: orgkit sends the same calls to AWS.
     """
     from moto.budgets.exceptions import NotFoundException
@@ -189,6 +192,21 @@ def _add_budgets_calls() -> None:
         )
         return json.dumps({"Subscribers": subscribers})
 
+    def describe_budget_notifications_for_account(self: Any) -> str:
+        # Every budget of the account with its notifications, in pages of MaxResults budgets
+        # (AWS's default 50); the token is the index of the page's first budget.
+        stored = self.backend.budgets[self._get_param("AccountId")]
+        entries = [
+            {"BudgetName": name, "Notifications": list(budget.get_notifications())}
+            for name, budget in stored.items()
+        ]
+        size = int(self._get_param("MaxResults") or 50)
+        start = int(self._get_param("NextToken") or 0)
+        body: dict[str, Any] = {"BudgetNotificationsForAccount": entries[start : start + size]}
+        if start + size < len(entries):
+            body["NextToken"] = str(start + size)
+        return json.dumps(body)
+
     BudgetsBackend.update_budget = backend_update_budget  # type: ignore[attr-defined]
     BudgetsBackend.describe_subscribers_for_notification = (  # type: ignore[attr-defined]
         backend_subscribers
@@ -196,6 +214,9 @@ def _add_budgets_calls() -> None:
     BudgetsResponse.update_budget = update_budget  # type: ignore[attr-defined]
     BudgetsResponse.describe_subscribers_for_notification = (  # type: ignore[attr-defined]
         describe_subscribers_for_notification
+    )
+    BudgetsResponse.describe_budget_notifications_for_account = (  # type: ignore[attr-defined]
+        describe_budget_notifications_for_account
     )
 
 
@@ -1079,6 +1100,33 @@ def patch_missing_stack_instance() -> None:
         return result
 
     CloudFormationBackend.describe_stack_instance = describe_stack_instance  # type: ignore[method-assign]
+
+
+def patch_assume_missing_role() -> None:
+    """moto gap: AssumeRole succeeds for any role ARN, even one that does not exist; AWS answers
+    ``AccessDenied``. orgkit tells a read role that was never created (``organization.read_role``
+    declared since the last apply) by that answer, so the sandbox gives it for a role missing
+    from the target account's IAM. Trust policies are still not evaluated. No production path
+    changes."""
+    from moto.core.exceptions import AccessDeniedError
+    from moto.iam.models import iam_backends
+    from moto.sts.models import STSBackend
+
+    gap = "AssumeRole of a role that does not exist"
+    original = _require(STSBackend, "assume_role", gap)
+    _require_params(original, ("role_arn",), gap)
+
+    def assume_role(self: Any, *args: Any, **kwargs: Any) -> Any:
+        role_arn = str(kwargs.get("role_arn", ""))
+        parts = role_arn.split(":", 5)
+        if len(parts) == 6 and parts[2] == "iam" and parts[5].startswith("role/"):
+            name = parts[5].rsplit("/", 1)[-1]
+            roles = iam_backends[parts[4]][parts[1]].roles.values()
+            if not any(role.name == name for role in roles):
+                raise AccessDeniedError("the caller", f"sts:AssumeRole on resource: {role_arn}")
+        return original(self, *args, **kwargs)
+
+    STSBackend.assume_role = assume_role  # type: ignore[method-assign]
 
 
 def patch_stack_instance_stack_id() -> None:

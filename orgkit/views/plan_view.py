@@ -6,11 +6,13 @@ import json
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
 
 from orgkit.changes import Action, Change, DriftReport, Finding, Plan
 from orgkit.kinds import REGISTRY, kind_of
 from orgkit.kinds.base import FLAG_OPTIONS
+from orgkit.target import Target
 
 STYLE = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red"}
 
@@ -27,6 +29,12 @@ def print_plan(console: Console, plan: Plan) -> None:
             console.print(
                 "[bold yellow]No changes without flags.[/] The organization differs "
                 "from org.yaml only by the destructive changes held back below."
+            )
+        elif plan.target is not None:
+            console.print(
+                f"[bold green]No changes[/] within the target "
+                f"({escape(str(Target.from_dict(plan.target)))}): what it holds matches "
+                "org.yaml (organization-wide things were not compared)."
             )
         else:
             console.print("[bold green]No changes.[/] The organization matches org.yaml.")

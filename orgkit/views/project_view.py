@@ -69,7 +69,8 @@ def print_project_added(console: Console, edit: ProjectEdit, *, dry_run: bool) -
         console.print("[yellow]Dry run: org.yaml was not written.[/]")
     else:
         console.print(
-            "Next: `orgkit plan` shows the project's changes only; `orgkit apply` makes them."
+            f"Next: `orgkit plan --target project:{escape(edit.project)}` shows the project's "
+            f"changes; `orgkit apply --target project:{escape(edit.project)}` makes them."
         )
 
 

@@ -74,7 +74,7 @@ def test_apply_asks_and_a_no_writes_nothing(
 ) -> None:
     result = run(seed_dir / "org.yaml", "apply", input="n\n")
     assert result.exit_code == 1
-    assert "Apply 99 changes?" in result.stderr
+    assert "Apply 109 changes?" in result.stderr
     assert "not applied: the plan was not confirmed" in result.stderr
     assert not [c for c in aws_calls if is_write(c.split(".", 1)[1])]
 

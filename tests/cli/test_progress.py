@@ -106,5 +106,14 @@ def test_shell_completion_as_documented() -> None:
 
     assert complete("orgkit dr") == ["drift"]
     assert complete("orgkit drift --kind stack_") == ["stack_instance", "stack_set"]
+    seed = Path(__file__).parents[2] / "org.yaml"
+    assert complete(f"orgkit plan --config {seed} --target pro") == ["project:themisguard"]
+    assert complete(f"orgkit apply --config {seed} --target ou:/S") == [
+        "ou:/Security",
+        "ou:/Sandbox",
+    ]
+    from orgkit.target import candidates
+
+    assert candidates(Path("/nowhere/org.yaml")) == []  # nothing to offer, no error
     docs = (Path(__file__).parents[2] / "docs" / "README.md").read_text()
     assert 'eval "$(_ORGKIT_COMPLETE=bash_source orgkit)"' in docs

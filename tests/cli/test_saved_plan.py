@@ -268,3 +268,29 @@ def test_forged_flags_do_not_put_words_in_the_hint(
     refused(small, plan_file, data, aws_calls, "not what a fresh plan would do now")
     result = run(small, "apply", "--yes", "--plan", str(plan_file))
     assert "--allow-close-accounts" not in result.stderr
+
+
+def test_a_saved_plan_keeps_its_target(small: Path, sandbox: Sandbox, aws_calls: list[str]) -> None:
+    moved_by_hand(sandbox)
+    plan_file, data = saved(small, "--target", "account:Play")
+    assert [c["address"] for c in data["changes"]] == ['account["play@example.com"]']
+    # Widened to the whole organization, or pointed elsewhere, it is not what a fresh plan with
+    # that target would do: refused, nothing written.
+    refused(small, plan_file, {**data, "target": None}, aws_calls, "not what a fresh plan")
+    other = {"accounts": ["App"], "ous": [], "projects": []}
+    refused(small, plan_file, {**data, "target": other}, aws_calls, "not what a fresh plan")
+    refused(small, plan_file, data, aws_calls, "not the target the saved plan", "--target", "ou:/")
+    plan_file.write_text(json.dumps(data))
+    result = run(small, "apply", "--yes", "--plan", str(plan_file), "--target", "account:Play")
+    assert result.exit_code == 0, result.output
+    assert "Re-checked: the target now matches org.yaml" in result.output
+
+
+def test_a_plan_saved_before_targets_still_applies(small: Path, sandbox: Sandbox) -> None:
+    moved_by_hand(sandbox)
+    plan_file, data = saved(small)
+    assert data.pop("target") is None
+    plan_file.write_text(json.dumps(data))
+    result = run(small, "apply", "--yes", "--plan", str(plan_file))
+    assert result.exit_code == 0, result.output
+    assert "1 change made" in result.output

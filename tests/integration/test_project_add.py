@@ -16,9 +16,11 @@ from orgkit import workflow
 from orgkit.cli.main import cli
 from orgkit.config import load_config
 from orgkit.live import AwsContext
-from orgkit.plan import Action, Change
+from orgkit.plan import Action, Change, PlanOptions
+from orgkit.plan.target import reach
 from orgkit.sandbox.server import Sandbox
-from tests.helpers import account_ids, converge, converged, replan, sides
+from orgkit.target import Target
+from tests.helpers import RecordingReporter, account_ids, converged, replan, sides
 
 NEW = "acme"
 # The guardrails that name every project (scps/, policies/): adding one updates them.
@@ -106,7 +108,11 @@ def test_project_add_then_plan_holds_only_its_changes_then_apply_converges(
     assert kinds["account"] == 3
     assert kinds["budget"] == 3
     roles = Counter(c.address.split(" -> ")[1] for c in changes if c.kind == "deployment_role")
-    assert roles == {'"AcmeDeploymentRole"]': 3, '"AWSCloudFormationStackSetExecutionRole"]': 3}
+    assert roles == {
+        '"AcmeDeploymentRole"]': 3,
+        '"AWSCloudFormationStackSetExecutionRole"]': 3,
+        '"OrgkitReadOnly"]': 3,  # the seed's organization.read_role
+    }
     assert kinds["stack_instance"] == 3  # security-baseline, one per account, us-east-1
     assert {c.address for c in changes if c.kind == "policy"} <= {
         f'policy["{name}"]' for name in PROJECT_GUARDRAILS
@@ -115,7 +121,16 @@ def test_project_add_then_plan_holds_only_its_changes_then_apply_converges(
     budget = next(c for c in changes if c.kind == "budget" and "acme-prod" in c.address)
     assert sides(budget)[1]["amount"] == 800
 
-    after = converge(config)
+    # Onboarding with --target: the same changes, read inside acme's accounts only; and a
+    # targeted plan of anything is what the whole plan keeps for that target.
+    check_targets_against_the_whole_plan(sandbox, config, planned)
+    aws = AwsContext()
+    targeted = workflow.make_plan(config, aws, PlanOptions(), target=Target.parse(["project:acme"]))
+    assert targeted.plan.canonical_changes() == planned.plan.canonical_changes()
+    _, left = workflow.run_apply(targeted, aws, RecordingReporter(), PlanOptions(), lint=False)
+    assert left.in_sync and left.target is not None
+
+    after = replan(config)
     assert after.plan.empty, after.plan.to_dict()
     ids = account_ids(sandbox)
     assert emails <= set(ids)
@@ -126,3 +141,33 @@ def test_project_add_then_plan_holds_only_its_changes_then_apply_converges(
     assert listed.exit_code == 0, listed.output
     acme = next(p for p in json.loads(listed.output)["projects"] if p["name"] == NEW)
     assert {a["email"]: a["id"] for a in acme["accounts"]} == {e: ids[e] for e in emails}
+
+
+def check_targets_against_the_whole_plan(
+    sandbox: Sandbox, config: Path, whole: workflow.Planned
+) -> None:
+    """For targets of each sort, the targeted plan (its narrower read) holds exactly the changes
+    and unmanaged things of the whole plan that the target keeps."""
+    org = sandbox.client("organizations")
+    # Something unmanaged, so that the comparison covers it: an OU made by hand under /Sandbox.
+    sandbox_ou = next(o for o in whole.live.ous if o.path == "/Sandbox")
+    org.create_organizational_unit(ParentId=sandbox_ou.id, Name="Hand-made")
+    whole = replan(config)
+    for targets in (
+        ["project:acme"],
+        ["project:themisguard"],
+        ["ou:/Sandbox"],
+        ["ou:/Production"],
+        ["account:Security Tooling"],
+        ["ou:/Non-Production", "account:acme-prod@delatsi-llc.com"],
+    ):
+        target = Target.parse(targets)
+        within = reach(target, whole.config.spec, whole.live)
+        kept, unmanaged = within.within(whole.plan.changes, whole.plan.unmanaged)
+        targeted = workflow.make_plan(config, AwsContext(), PlanOptions(), target=target)
+        assert [c.to_dict() for c in targeted.plan.changes] == [c.to_dict() for c in kept], targets
+        assert list(targeted.plan.unmanaged) == unmanaged, targets
+    sandbox_plan = workflow.make_plan(
+        config, AwsContext(), PlanOptions(), target=Target.parse(["ou:/Sandbox"])
+    )
+    assert 'ou["/Sandbox/Hand-made"]' in [u.address for u in sandbox_plan.plan.unmanaged]

@@ -1,8 +1,9 @@
 """Roles inside member accounts and budgets in the management account, on a moto server.
 
-Checked with raw boto3 and each member account's own credentials. moto has no UpdateBudget and
-no DescribeSubscribersForNotification: the sandbox adds both (orgkit/sandbox/extensions.py), so
-the budget update path below runs against that extension, not against moto itself.
+Checked with raw boto3 and each member account's own credentials. moto has no UpdateBudget, no
+DescribeSubscribersForNotification and no DescribeBudgetNotificationsForAccount: the sandbox adds
+them (orgkit/sandbox/extensions.py), so the budget read and update paths below run against that
+extension, not against moto itself.
 """
 
 from __future__ import annotations
@@ -270,3 +271,53 @@ def test_budget_period_changed_by_hand_converges(sandbox: Sandbox, applied: Path
         ]
         == "MONTHLY"
     )
+
+
+def test_notifications_read_in_bulk_are_those_read_per_budget(
+    sandbox: Sandbox, applied: Path, monkeypatch: pytest.MonkeyPatch, aws_calls: list[str]
+) -> None:
+    """DescribeBudgetNotificationsForAccount (in pages, here of 3 budgets) gives each budget the
+    notifications DescribeNotificationsForBudget gives it, including a budget with none; the
+    budgets read through it are those the per-budget read gives."""
+    from orgkit.kinds import budget as budget_kind
+
+    sandbox.client("budgets").create_budget(
+        AccountId=MANAGEMENT,
+        Budget={
+            "BudgetName": "orgkit-monthly-999999999999",
+            "BudgetLimit": {"Amount": "5.00", "Unit": "USD"},
+            "TimeUnit": "MONTHLY",
+            "BudgetType": "COST",
+        },
+    )
+    monkeypatch.setattr(budget_kind, "PAGE_SIZE", 3)
+    aws = AwsContext()
+    bulk = budget_kind.read_budgets(aws, MANAGEMENT)
+    operations = [call.split(".", 1)[1] for call in aws_calls]
+    assert operations.count("DescribeBudgetNotificationsForAccount") == 4  # 11 budgets, pages of 3
+    assert "DescribeNotificationsForBudget" not in operations
+    assert operations.count("DescribeSubscribersForNotification") == 30  # 10 budgets x 3 alerts
+
+    client = aws.client("budgets")
+    names = [b.name for b in bulk]
+    assert len(names) == 11
+    per_budget = budget_kind.notifications_per_budget(client, MANAGEMENT, names)
+    assert budget_kind.notifications_in_bulk(client, MANAGEMENT, names) == per_budget
+    assert per_budget["orgkit-monthly-999999999999"] == []
+
+    def denied(*_: object) -> None:
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}},
+            "DescribeBudgetNotificationsForAccount",
+        )
+
+    monkeypatch.setattr(budget_kind, "notifications_in_bulk", denied)
+    del aws_calls[:]
+    assert budget_kind.read_budgets(aws, MANAGEMENT) == bulk  # read per budget instead
+    assert [c.split(".", 1)[1] for c in aws_calls].count("DescribeNotificationsForBudget") == 11
+    alerts = {b.name: [(n.type, n.threshold, n.subscribers) for n in b.notifications] for b in bulk}
+    assert alerts.pop("orgkit-monthly-999999999999") == []
+    billing = (("EMAIL", "billing@delatsi-llc.com"),)
+    assert set(map(tuple, alerts.values())) == {
+        (("ACTUAL", 80.0, billing), ("ACTUAL", 100.0, billing), ("FORECASTED", 100.0, billing))
+    }

@@ -12,7 +12,8 @@ The templates are written for real AWS; moto 5.2 deploys them only because the s
 - stand-ins for AWS::WAFv2::WebACL, AWS::GuardDuty::Detector, AWS::CloudWatch::Alarm and
   AWS::Backup::BackupVault, created through moto's WAFv2, GuardDuty, CloudWatch and AWS Backup
   backends (and deleted with the stack);
-- (unrelated to templates) the budgets calls UpdateBudget and DescribeSubscribersForNotification.
+- (unrelated to templates) the budgets calls UpdateBudget, DescribeSubscribersForNotification and
+  DescribeBudgetNotificationsForAccount.
 
 moto's stack sets, as seen here: the administration / execution roles are never checked (no
 permissions are evaluated), so these tests do not create them; instance stacks are named

@@ -690,12 +690,17 @@ def test_the_plan_role_is_read_only() -> None:
     }
 
 
-def test_member_access_is_limited_to_the_access_role_inside_the_organization() -> None:
-    for logical_id in ("PlanRole", "ApplyRole"):
+# The role each CI role assumes in member accounts: the plan role orgkit's read role
+# (organization.read_role), never the access role, which is an administrator there.
+MEMBER_ROLE = {"PlanRole": "OrgkitReadOnly", "ApplyRole": "OrganizationAccountAccessRole"}
+
+
+def test_member_access_is_limited_to_one_role_inside_the_organization() -> None:
+    for logical_id, member_role in MEMBER_ROLE.items():
         [member] = [
             s for s in permissions(logical_id)["Statement"] if "sts:AssumeRole" in s["Action"]
         ]
-        assert member["Resource"] == "arn:aws:iam::*:role/OrganizationAccountAccessRole"
+        assert member["Resource"] == f"arn:aws:iam::*:role/{member_role}"
         assert member["Condition"] == {
             "StringEquals": {"aws:ResourceOrgID": "o-abcdefghij"},
             "StringNotEquals": {"aws:ResourceAccount": MANAGEMENT},
@@ -707,26 +712,30 @@ MEMBER = "210987654321"
 
 @pytest.mark.parametrize("logical_id", ["PlanRole", "ApplyRole"])
 @pytest.mark.parametrize(
-    ("account", "organization", "allowed"),
+    ("account", "organization", "other_role", "allowed"),
     [
-        (MEMBER, "o-abcdefghij", True),
-        (MANAGEMENT, "o-abcdefghij", False),  # a role of that name in the management account
-        (MEMBER, "o-zzzzzzzzzz", False),  # an account of another organization
+        (MEMBER, "o-abcdefghij", False, True),
+        (MANAGEMENT, "o-abcdefghij", False, False),  # a role of that name in the management account
+        (MEMBER, "o-zzzzzzzzzz", False, False),  # an account of another organization
+        (MEMBER, "o-abcdefghij", True, False),  # the other CI role's member role
     ],
 )
-def test_which_access_roles_each_role_may_assume(
-    logical_id: str, account: str, organization: str, allowed: bool
+def test_which_member_roles_each_role_may_assume(
+    logical_id: str, account: str, organization: str, other_role: bool, allowed: bool
 ) -> None:
     """principalmapper's evaluation of the member-account statement, with the request context
-    AWS gives an AssumeRole of a role in ``account`` of ``organization``."""
+    AWS gives an AssumeRole of a role in ``account`` of ``organization``: the plan role may
+    assume the read role and not the access role, the apply role the access role only."""
     simulation, case_insensitive = _principalmapper()
     [member] = [s for s in permissions(logical_id)["Statement"] if "sts:AssumeRole" in s["Action"]]
     context = case_insensitive({"aws:ResourceAccount": account, "aws:ResourceOrgID": organization})
+    [other] = [r for i, r in MEMBER_ROLE.items() if i != logical_id]
+    name = other if other_role else MEMBER_ROLE[logical_id]
     matched = simulation.policy_has_matching_statement(
         {"Version": "2012-10-17", "Statement": [member]},
         "Allow",
         "sts:AssumeRole",
-        f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+        f"arn:aws:iam::{account}:role/{name}",
         context,
     )
     assert bool(matched) is allowed

@@ -243,23 +243,71 @@ def test_member_account_clients_kept_are_bounded(monkeypatch: pytest.MonkeyPatch
     from orgkit.live import member
 
     made: list[str] = []
+    sessions = member.MemberSessions(cast(Any, type("Aws", (), {"region": "us-east-1"})()))
 
-    def make_client(session: str, service: str, region: str) -> object:
-        made.append(session)
+    def make_client(session: Any, service: str, region: str) -> object:
+        assert session is sessions._shared  # one session makes every member client
+        made.append(sessions._core._credentials)  # type: ignore[attr-defined]
         return object()
 
     monkeypatch.setattr(member, "make_client", make_client)
     monkeypatch.setattr(
-        member.MemberSessions, "_session", lambda self, account, role, new: f"session {account}"
+        member.MemberSessions,
+        "_account_credentials",
+        lambda self, account, role, new: f"credentials {account}",
     )
-    sessions = member.MemberSessions(cast(Any, type("Aws", (), {"region": "us-east-1"})()))
     first = sessions.client("000000000000", "Role", "iam")
     assert sessions.client("000000000000", "Role", "iam") is first  # reused while recent
     for n in range(1, 200):
         sessions.client(f"{n:012d}", "Role", "iam")
     assert len(sessions._clients) == member.CLIENTS_KEPT
     assert sessions.client("000000000000", "Role", "iam") is not first  # made again
-    assert made.count("session 000000000000") == 2
+    assert made.count("credentials 000000000000") == 2
+    assert made[1] == "credentials 000000000001"  # each client made with its account's
+    assert sessions._core._credentials is None  # type: ignore[attr-defined]
+
+
+def test_member_clients_sign_with_their_own_accounts_credentials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Clients made side by side from the one shared session each keep their account's
+    credentials, and the credentials of an account are shared by its clients."""
+    import datetime
+    from concurrent.futures import ThreadPoolExecutor
+
+    from orgkit.live import member
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "management")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "management-secret")
+    expiry = (
+        datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+    ).isoformat()
+    monkeypatch.setattr(
+        member.MemberSessions,
+        "_first_credentials",
+        lambda self, fetch, arn, new: {
+            "access_key": arn.split(":")[4],
+            "secret_key": "secret",
+            "token": "token",
+            "expiry_time": expiry,
+        },
+    )
+    aws = type("Aws", (), {"region": "us-east-1", "caller_name": lambda self: "me"})()
+    aws.client = lambda service: object()
+    sessions = member.MemberSessions(cast(Any, aws))
+    accounts = [f"{n:012d}" for n in range(40)]
+
+    def signer_key(account: str, service: str) -> str:
+        client = sessions.client(account, "Role", service)
+        return str(client._request_signer._credentials.get_frozen_credentials().access_key)
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = list(pool.map(signer_key, accounts, ["iam"] * 40))
+        keys += list(pool.map(signer_key, accounts, ["sts"] * 40))
+    assert keys == accounts + accounts
+    iam = sessions.client("000000000007", "Role", "iam")
+    sts = sessions.client("000000000007", "Role", "sts")
+    assert iam._request_signer._credentials is sts._request_signer._credentials
 
 
 def test_pacing_is_off_where_the_environment_says_so(monkeypatch: pytest.MonkeyPatch) -> None:

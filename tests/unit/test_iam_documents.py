@@ -26,6 +26,7 @@ import parliament
 import pytest
 
 from orgkit.config.loader import load_config
+from orgkit.config.models import ReadRoleSpec
 from orgkit.config.policies import fill_ids
 from orgkit.config.roles import WantedRole, wanted_roles
 
@@ -52,8 +53,19 @@ TRUST_ONLY = {"MALFORMED"}  # "Statement contains neither Resource nor NotResour
 
 def roles() -> list[WantedRole]:
     config = load_config(REPO / "org.yaml")
-    ids = {a.email.lower(): str(100000000000 + i) for i, a in enumerate(config.spec.accounts)}
-    return wanted_roles(config.spec, None, MANAGEMENT, ORG_ID, ids)
+    spec = config.spec
+    # The read role with a trust condition (the seed's trusts the management account alone).
+    declared = ReadRoleSpec(
+        name="OrgkitReadOnly",
+        principal_arns=[
+            f"arn:aws:iam::{MANAGEMENT}:role/orgkit-ci-plan",
+            f"arn:aws:iam::{MANAGEMENT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_*",
+        ],
+    )
+    organization = spec.organization.model_copy(update={"read_role": declared})
+    spec = spec.model_copy(update={"organization": organization})
+    ids = {a.email.lower(): str(100000000000 + i) for i, a in enumerate(spec.accounts)}
+    return wanted_roles(spec, None, MANAGEMENT, ORG_ID, ids)
 
 
 def documents() -> list[tuple[str, str, dict[str, Any]]]:
@@ -78,7 +90,7 @@ DOCUMENTS = documents()
 
 def test_every_role_kind_is_covered() -> None:
     purposes = {d[0].split("-")[0] for d in DOCUMENTS}
-    assert {"stackset", "deployment"} <= purposes
+    assert {"stackset", "deployment", "read"} <= purposes
     assert any(d[0].startswith("deployment") and d[1] == "boundary" for d in DOCUMENTS)
 
 
