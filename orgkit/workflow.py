@@ -227,7 +227,7 @@ def _apply_target(saved: SavedPlan | None, given: Target | None) -> Target:
     if saved is None:
         return given or Target()
     recorded = Target.from_dict(saved.plan.target)
-    if given is not None and not given.everything and given != recorded:
+    if given is not None and given.to_dict() != recorded.to_dict():
         raise SafetyError(
             f"--target {given} is not the target the saved plan was made with "
             f"({str(recorded) or 'the whole organization'})",
