@@ -329,7 +329,7 @@ class StackSetApplier:
             )
             self._wait(first, name, operation)
             ids.append(operation)
-        return f"{len(batch)} instance(s) in {len(ids)} operation(s)"
+        return f"one of {len(batch)} instance(s) done in {len(ids)} operation(s)"
 
     def _delete_instances(self, batch: list[Change]) -> str:
         regions_by_account: dict[str, set[str]] = {}
