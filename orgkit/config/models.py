@@ -525,6 +525,20 @@ class OrgSpec(_Model):
         """The declared account with that email (case-insensitive), if any."""
         return next((a for a in self.accounts if a.email.lower() == email.lower()), None)
 
+    def declared_attachments(self) -> dict[str, set[str]]:
+        """Policy name -> where org.yaml attaches it: ``/`` (the root), OU paths, and account
+        emails (lower case)."""
+        attached: dict[str, set[str]] = {}
+        for name in self.organization.policies:
+            attached.setdefault(name, set()).add(ROOT_PATH)
+        for path, ou, _ in self.walk_ous():
+            for name in ou.policies:
+                attached.setdefault(name, set()).add(path)
+        for account in self.accounts:
+            for name in account.policies:
+                attached.setdefault(name, set()).add(account.email.lower())
+        return attached
+
     def walk_ous(self) -> Iterator[tuple[str, OUSpec, tuple[object, ...]]]:
         """Yield (path, OU, location in the file) for every OU, parents before children."""
 

@@ -121,15 +121,11 @@ def scoped(report: DriftReport, scope: DriftScope, spec: OrgSpec, live: LiveOrg)
 
     # Where each declared policy is attached: a policy's own finding (its content) belongs to
     # those places and, as policies are inherited, to every OU below them.
-    attached: dict[str, set[str]] = {}
-    for name in spec.organization.policies:
-        attached.setdefault(name, set()).add(ROOT_PATH)
-    for path, ou_spec, _ in spec.walk_ous():
-        for name in ou_spec.policies:
-            attached.setdefault(name, set()).add(path)
-    for account_spec in spec.accounts:
-        for name in account_spec.policies:
-            attached.setdefault(name, set()).add(account_spec.ou)
+    ou_of = {a.email.lower(): a.ou for a in spec.accounts}
+    attached = {
+        name: {ou_of.get(place, place) for place in places}  # an account's: its OU
+        for name, places in spec.declared_attachments().items()
+    }
 
     def paths_of(finding: Finding) -> set[str]:
         paths = {n for n in _QUOTED.findall(finding.address) if n.startswith("/")}

@@ -186,15 +186,7 @@ def reach(target: Target, spec: OrgSpec, live: LiveOrg) -> Reach:
         if {live.target_name(t) for t in policy.targets} & governing:
             policies.add(policy.name)
     stack_sets = {s.name for s in spec.stack_sets if s.project and s.project in target.projects}
-    attached: dict[str, set[str]] = {}
-    for name in spec.organization.policies:
-        attached.setdefault(name, set()).add(ROOT_PATH)
-    for path, ou_spec, _ in spec.walk_ous():
-        for name in ou_spec.policies:
-            attached.setdefault(name, set()).add(path)
-    for declared in spec.accounts:
-        for name in declared.policies:
-            attached.setdefault(name, set()).add(declared.email.lower())
+    attached = spec.declared_attachments()
     for policy in live.policies:
         attached.setdefault(policy.name, set()).update(live.target_name(t) for t in policy.targets)
 
