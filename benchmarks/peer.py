@@ -41,10 +41,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +53,7 @@ sys.path.insert(0, str(BENCHMARKS))
 
 import scale  # noqa: E402
 
-from orgkit.sandbox.faults import SERVICE_RATES, FaultLayer, Faults  # noqa: E402
+from orgkit.sandbox.faults import SERVICE_RATES, FaultLayer, Faults, fault_layer  # noqa: E402
 
 PEER_PACKAGE = "aws-organization-formation"
 PEER_VERSION = "1.0.17"
@@ -224,17 +222,9 @@ class PeerLayer(FaultLayer):
         return super()._forward(handler, body)
 
 
-@contextmanager
-def peer_layer(upstream: str, faults: Faults) -> Iterator[PeerLayer]:
-    """PeerLayer in front of ``upstream`` for the block (as orgkit.sandbox.faults.fault_layer)."""
-    layer = PeerLayer(upstream, faults)
-    thread = threading.Thread(target=layer.server.serve_forever, name="peer", daemon=True)
-    thread.start()
-    try:
-        yield layer
-    finally:
-        layer.server.shutdown()
-        layer.server.server_close()
+def peer_layer(upstream: str, faults: Faults) -> AbstractContextManager[FaultLayer]:
+    """PeerLayer in front of ``upstream`` for the block."""
+    return fault_layer(upstream, faults, PeerLayer)
 
 
 def run_peer(

@@ -362,9 +362,11 @@ class FaultLayer:
 
 
 @contextmanager
-def fault_layer(upstream: str, faults: Faults) -> Iterator[FaultLayer]:
-    """Run the layer in front of ``upstream`` for the block's duration."""
-    layer = FaultLayer(upstream, faults)
+def fault_layer(
+    upstream: str, faults: Faults, layer_class: type[FaultLayer] = FaultLayer
+) -> Iterator[FaultLayer]:
+    """Run the layer (a ``layer_class``) in front of ``upstream`` for the block's duration."""
+    layer = layer_class(upstream, faults)
     thread = threading.Thread(target=layer.server.serve_forever, name="faults", daemon=True)
     thread.start()
     try:
