@@ -87,7 +87,13 @@ class Target:
         """A plan's ``target`` (None: the whole organization)."""
         if data is None:
             return cls()
-        return cls(tuple(data["accounts"]), tuple(data["ous"]), tuple(data["projects"]))
+        # Through parse: a saved plan's names get the checks the command line's get.
+        return cls.parse(
+            [f"account:{a}" for a in data["accounts"]]
+            + [f"ou:{o}" for o in data["ous"]]
+            + [f"project:{p}" for p in data["projects"]],
+            option="the plan's target:",
+        )
 
     def to_dict(self) -> dict[str, list[str]] | None:
         """The plan JSON's ``target``: None when the plan is of the whole organization."""

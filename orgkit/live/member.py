@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import boto3
 import botocore.session
-from botocore.credentials import RefreshableCredentials
+from botocore.credentials import CredentialResolver, RefreshableCredentials
 from botocore.exceptions import ClientError
 
 from orgkit.errors import AwsError
@@ -48,6 +48,9 @@ class MemberSessions:
         # (about 0.15 MB: 150 MB at 1000 accounts, measured) and would parse the service models
         # again; a session is not thread-safe, so clients are made under ``_making``.
         self._core = botocore.session.Session()
+        # No credential chain of its own: a client made without an account's credentials gets
+        # none (its calls fail), never the management account's from the environment.
+        self._core.register_component("credential_provider", CredentialResolver([]))
         self._shared = boto3.Session(botocore_session=self._core, region_name=aws.region)
         self._making = threading.Lock()
         self._lock = threading.Lock()

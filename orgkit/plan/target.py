@@ -49,25 +49,53 @@ class Reach:
     above: frozenset[str]  # the OUs above those (their creation or rename comes first)
     policies: frozenset[str]  # policies that apply to the target (by name)
     stack_sets: frozenset[str]  # a targeted project's own stack sets
-    # policy name -> where it is attached (declared or live) beyond the target: the root, OUs
-    # not under a targeted OU, accounts not in the target.
-    beyond: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # policy name -> where it is attached now (the root, OU paths, account emails).
+    attached: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # The OU paths (declared and live) of the accounts not in the target.
+    others: frozenset[str] = frozenset()
 
-    def reach_notes(self, changes: Iterable[Change]) -> list[str]:
-        """For each policy change kept, where else it takes effect: a reviewer of a targeted
-        plan must see that it is not the target's alone."""
+    def governs_beyond(self, place: str) -> bool:
+        """Whether a policy attached at ``place`` (the root, an OU path, an account's email)
+        governs accounts beyond the target."""
+        if place == ROOT_PATH:
+            return True
+        if place.startswith("/"):
+            return any(under(ou, place) for ou in self.others)
+        return place.lower() not in self.emails
+
+    def reach_notes(self, changes: Sequence[Change]) -> list[str]:
+        """What a kept change does beyond the target, said in the plan: a policy whose content
+        changes and an attachment made where other accounts are governed too, a stack set
+        whose update reaches every instance. A reviewer of a targeted plan must see that
+        these are not the target's alone."""
+        attaching: dict[str, set[str]] = {}
+        for change in changes:
+            if kind_of(change.kind).belongs_to == "attachment" and change.action is Action.CREATE:
+                policy, place = _QUOTED.findall(change.address)[:2]
+                attaching.setdefault(policy, set()).add(place)
         notes = []
         for change in changes:
-            if kind_of(change.kind).belongs_to != "policy":
-                continue
-            places = self.beyond.get(_QUOTED.findall(change.address)[0], ())
-            if places:
-                where = ", ".join(
-                    "the root (every account)" if p == ROOT_PATH else p for p in places
-                )
+            belongs = kind_of(change.kind).belongs_to
+            if belongs == "policy":
+                name = _QUOTED.findall(change.address)[0]
+                places = {*self.attached.get(name, ()), *attaching.get(name, ())}
+                where = _places([p for p in places if self.governs_beyond(p)])
+                if where:
+                    notes.append(
+                        f"{change.address} governs accounts beyond the target too (attached "
+                        f"at {where}): its change takes effect there as well."
+                    )
+            elif belongs == "attachment" and change.action is Action.CREATE:
+                place = _QUOTED.findall(change.address)[1]
+                if self.governs_beyond(place):
+                    notes.append(
+                        f"{change.address} governs accounts beyond the target too "
+                        f"(at {_places([place])})."
+                    )
+            elif belongs == "stack_set" and change.action is Action.UPDATE:
                 notes.append(
-                    f"{change.address} is attached beyond the target too, at {where}: "
-                    "its change takes effect there as well."
+                    f"{change.address}: the update reaches every instance of the stack set, "
+                    "not only the target's."
                 )
         return notes
 
@@ -92,7 +120,12 @@ class Reach:
         if belongs == "ou":
             return any(n in self.places or n in self.above for n in names)
         if belongs == "attachment":  # to the target's OUs, those above them, the root
-            return any(n in self.places or n in self.above or n == ROOT_PATH for n in names)
+            if not any(n in self.places or n in self.above or n == ROOT_PATH for n in names):
+                return False
+            # A detachment where other accounts are governed too is theirs as much as the
+            # target's: only a whole plan makes it (with the attachment that may replace it).
+            detach = isinstance(change, Change) and change.action is Action.DELETE
+            return not (detach and self.governs_beyond(names[1]))
         if belongs == "policy":
             return bool(set(names[:1]) & self.policies)
         if belongs == "stack_set":
@@ -186,20 +219,14 @@ def reach(target: Target, spec: OrgSpec, live: LiveOrg) -> Reach:
         if {live.target_name(t) for t in policy.targets} & governing:
             policies.add(policy.name)
     stack_sets = {s.name for s in spec.stack_sets if s.project and s.project in target.projects}
-    attached = spec.declared_attachments()
-    for policy in live.policies:
-        attached.setdefault(policy.name, set()).update(live.target_name(t) for t in policy.targets)
-
-    def inside(place: str) -> bool:
-        if place.startswith("/"):
-            return place != ROOT_PATH and any(under(place, ou) for ou in target.ous)
-        return place.lower() in emails
-
-    beyond = {
-        name: tuple(sorted(p for p in where if not inside(p)))
-        for name, where in attached.items()
-        if name in policies
+    attached = {
+        policy.name: frozenset(live.target_name(t) for t in policy.targets)
+        for policy in live.policies
     }
+    others = {
+        path_of.get(a.parent_id, ROOT_PATH) for a in live.accounts if a.email.lower() not in emails
+    }
+    others |= {a.ou for a in spec.accounts if a.email.lower() not in emails}
     return Reach(
         target,
         frozenset(emails),
@@ -208,5 +235,12 @@ def reach(target: Target, spec: OrgSpec, live: LiveOrg) -> Reach:
         frozenset(above),
         frozenset(policies),
         frozenset(stack_sets),
-        beyond,
+        attached,
+        frozenset(others),
+    )
+
+
+def _places(places: Iterable[str]) -> str:
+    return ", ".join(
+        "the root (every account)" if p == ROOT_PATH else p for p in sorted(set(places))
     )

@@ -315,3 +315,16 @@ def test_pacing_is_off_where_the_environment_says_so(monkeypatch: pytest.MonkeyP
     assert Pacer().buckets == {}
     monkeypatch.setenv("ORGKIT_PACING", "on")
     assert "DescribePolicy" in Pacer().buckets
+
+
+def test_the_shared_member_session_never_falls_back_to_the_callers_credentials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A member client made without its account's credentials must not sign as the caller
+    (the management account) from the environment."""
+    from orgkit.live import member
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAMANAGEMENT")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    sessions = member.MemberSessions(cast(Any, type("Aws", (), {"region": "us-east-1"})()))
+    assert sessions._core.get_credentials() is None

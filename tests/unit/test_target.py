@@ -123,19 +123,52 @@ def test_a_project_holds_its_accounts(tmp_path: Path) -> None:
         plan(config, EMPTY, PlanOptions(), Target.parse(["project:plya"]))
 
 
-def test_a_policy_change_says_where_else_it_takes_effect(tmp_path: Path) -> None:
+def test_what_reaches_beyond_the_target_is_said(tmp_path: Path) -> None:
     config = write_config(tmp_path, BASE)
     play = plan(config, EMPTY, PlanOptions(), Target.parse(["account:Play"]))
-    assert play.warnings[1] == (
-        'policy["deny-leave"] is attached beyond the target too, at the root (every account): '
-        "its change takes effect there as well."
-    )
-    # regions is attached at /Prod, inside the target: no note for it.
+    assert list(play.warnings[1:]) == [
+        'policy["deny-leave"] governs accounts beyond the target too (attached at the root '
+        "(every account)): its change takes effect there as well.",
+        'policy_attachment["deny-leave" -> "/"] governs accounts beyond the target too (at the '
+        "root (every account)).",
+    ]
+    # regions is attached at /Prod, where only the target's accounts are: nothing said of it.
     prod = plan(config, EMPTY, PlanOptions(), Target.parse(["ou:/Prod"]))
-    assert [w.split(" is attached")[0] for w in prod.warnings[1:]] == ['policy["deny-leave"]']
-    # For an account under /Prod/Apps, /Prod reaches other accounts too.
-    app = plan(config, EMPTY, PlanOptions(), Target.parse(["account:App Prod"]))
-    assert 'policy["regions"] is attached beyond the target too, at /Prod:' in app.warnings[2]
+    assert not any("regions" in w for w in prod.warnings)
+    # A stack set's update reaches every instance.
+    (tmp_path / "stacks").mkdir()
+    live = stack_live((in_sync(make_config(tmp_path / "stacks")),))
+    edited = make_config(
+        tmp_path / "stacks", template=TEMPLATE.replace("PAY_PER_REQUEST", "PROVISIONED")
+    )
+    by_project = plan(edited, live, PlanOptions(), Target.parse(["project:app"]))
+    assert by_project.warnings[1] == (
+        'stack_set["platform"]: the update reaches every instance of the stack set, not only '
+        "the target's."
+    )
+
+
+def test_a_detachment_that_governs_others_is_left_to_a_whole_plan(tmp_path: Path) -> None:
+    """deny-leave moves from the root to /Prod: detaching it from the root takes it from Play
+    too; a plan of App Prod alone must not make that detachment (nor one of Play)."""
+    moved = BASE.replace("  policies: [deny-leave]\n  tags:", "  tags:").replace(
+        "    policies: [regions]\n", "    policies: [regions, deny-leave]\n"
+    )
+    assert moved.count("deny-leave") == BASE.count("deny-leave")
+    config = write_config(tmp_path, moved)
+    allow = PlanOptions(allow_destroy=True)
+    whole = [f"{c.action.symbol} {c.address}" for c in plan(config, synced(), allow).changes]
+    assert whole == [
+        '+ policy_attachment["deny-leave" -> "/Prod"]',
+        '- policy_attachment["deny-leave" -> "/"]',
+    ]
+    for targets in (["account:App Prod"], ["account:Play"], ["ou:/Prod"]):
+        kept = plan(config, synced(), allow, Target.parse(targets)).changes
+        assert '- policy_attachment["deny-leave" -> "/"]' not in [
+            f"{c.action.symbol} {c.address}" for c in kept
+        ], targets
+    everything = plan(config, synced(), allow, Target.parse(["ou:/"])).changes
+    assert len(everything) == 2
 
 
 def test_targets_are_read_forgivingly_and_once() -> None:
