@@ -122,6 +122,13 @@ class ReadContext:
         path_of = {ou.id: ou.path for ou in structure.ous} | {live.root_id: ROOT_PATH}
         return [a for a in structure.accounts if self.wants_live(a, path_of.get(a.parent_id))]
 
+    def targeted_ids(self, live: LiveOrg) -> frozenset[str] | None:
+        """The ids of :meth:`targeted_accounts`; None without ``--target`` (every account, and
+        no wait for the structure read)."""
+        if self.target.everything:
+            return None
+        return frozenset(a.id for a in self.targeted_accounts(live))
+
     def account_tags(self, live: LiveOrg) -> dict[str, tuple[tuple[str, str], ...]]:
         """Tags by account id of the accounts whose tags org.yaml declares (one call each,
         started as the structure read lists them)."""

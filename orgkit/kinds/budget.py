@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -82,7 +82,7 @@ DENIED = frozenset({"AccessDeniedException", "AccessDenied"})
 
 
 def read_budgets(
-    aws: AwsContext, management_account_id: str, accounts: Collection[str] | None = None
+    aws: AwsContext, management_account_id: str, accounts: frozenset[str] | None = None
 ) -> list[LiveBudget]:
     """orgkit's budgets with their notifications and subscribers; with ``accounts``, only the
     budgets of those account ids (``--target``: the others are listed but not read further).
@@ -103,7 +103,7 @@ def read_budgets(
             if b["BudgetName"].startswith(BUDGET_PREFIX)
             and (
                 accounts is None
-                or set(b.get("CostFilters", {}).get("LinkedAccount", [])) & set(accounts)
+                or not accounts.isdisjoint(b.get("CostFilters", {}).get("LinkedAccount", []))
             )
         ]
     except budgets.exceptions.NotFoundException:  # no budgets at all
@@ -314,10 +314,7 @@ class BudgetKind(ResourceKind):
         subscribers; nothing when org.yaml declares no budgets."""
         if ctx.config.spec.budgets is None:
             return live
-        accounts = None
-        if not ctx.target.everything:
-            accounts = {a.id for a in ctx.targeted_accounts(live)}
-        found = read_budgets(ctx.aws, live.management_account_id, accounts)
+        found = read_budgets(ctx.aws, live.management_account_id, ctx.targeted_ids(live))
         return replace(live, budgets=tuple(found))
 
     def plan(self, ctx: PlanContext) -> PlanPart:

@@ -547,9 +547,7 @@ class StackSetKind(StackSetOperations):
         the instances in the targeted accounts)."""
         spec = ctx.config.spec
         names = [s.name for s in spec.stack_sets]
-        accounts = None
-        if names and not ctx.target.everything:
-            accounts = {a.id for a in ctx.targeted_accounts(live)}
+        accounts = ctx.targeted_ids(live) if names else None
         found = read_stack_sets(ctx.aws, names, spec.organization.home_region, accounts)
         return replace(live, stack_sets=tuple(found))
 
